@@ -1,0 +1,1 @@
+"""One module per ``armsrace`` subcommand; each defines ``register(subparsers)``."""

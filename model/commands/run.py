@@ -1,0 +1,91 @@
+"""``armsrace run``: one model run of a scenario, with tables, summary, metadata and plots."""
+
+from __future__ import annotations
+
+ORDER = 10
+
+import argparse
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from model.model import ArmsRaceModel
+from model.params import specs
+from model.plots import RUN_FIGURES
+from model.results import metadata, staged_output, write_json, write_table
+from model.scenarios import load_scenario
+
+HELP = """\
+Run one scenario from its start year (observed 2024 data) to --until and write, in --out:
+  agents.parquet, agents.csv   one row per country-year: burden (share of GDP), spending and GDP
+                               (US$ bn, constant 2023), capability (US$ bn), threat, pressure, backlash
+  summary.json, summary.csv    escalation class, allies' years of crossing 2%/3.5%/5%, peak and final
+                               burdens, regional spending growth, security-dilemma index
+  metadata.json                every parameter, the seed, package versions and the code version
+  burden.png, spending.png, threat.png
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run one scenario and write tables, summary and plots",
+                       description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--scenario", default="baseline", metavar="NAME|PATH",
+                   help="scenario name from 'armsrace scenarios' or a path to a .toml file (default: baseline)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the run's random generator (default: 0)")
+    p.add_argument("--until", type=int, default=None, metavar="YEAR",
+                   help="last simulated year (default: the scenario's, 2040)")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="override one parameter, e.g. --set us_demand=0.035 (repeatable; see 'armsrace params')")
+    p.add_argument("--out", type=Path, default=None, metavar="DIR",
+                   help="output folder (default: results/run-<scenario>)")
+    p.set_defaults(func=run)
+
+
+def parse_set(items: list[str]) -> dict:
+    """``NAME=VALUE`` pairs, values parsed as TOML scalars (numbers, true/false, strings, lists)."""
+    import tomllib
+
+    from model.cli import UsageError
+
+    out = {}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"The '--set' option must look like NAME=VALUE. Got {item!r} instead.")
+        try:
+            out[name.strip()] = tomllib.loads(f"v = {raw.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            out[name.strip()] = raw.strip()
+        if name.strip() not in specs():
+            from model.params import ParameterError
+            raise ParameterError(f"Unknown parameter {name.strip()!r}. Got {raw!r} for it; "
+                                 f"'armsrace params' lists the parameters.")
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario)
+    overrides = parse_set(args.set)
+    if args.until is not None:
+        overrides["until"] = args.until
+    params = scenario.params.replace(**overrides) if overrides else scenario.params
+    out = args.out or Path("results") / f"run-{scenario.name}"
+    with staged_output(out) as stage:
+        model = ArmsRaceModel(params=params, rng=args.seed).run()
+        table = model.agent_table()
+        summary = {"scenario": scenario.name, "seed": args.seed, **model.summary()}
+        write_table(table, stage, "agents")
+        write_json(summary, stage / "summary.json")
+        pd.DataFrame([summary]).to_csv(stage / "summary.csv", index=False)
+        write_json(metadata(scenario=scenario.name, scenario_file=str(scenario.path), seed=args.seed,
+                            parameters=params.values, overrides=overrides), stage / "metadata.json")
+        title = f"Scenario '{scenario.name}': {scenario.description} (seed {args.seed})"
+        for stem, plot in RUN_FIGURES.items():
+            fig = plot(table, title)
+            fig.savefig(stage / f"{stem}.png", dpi=120)
+            plt.close(fig)
+    print(f"{scenario.name}: {summary['escalation']}, regional spending "
+          f"{summary['regional_spending_growth']:+.1%} {params['start_year']}-{params['until']}, "
+          f"security-dilemma index {summary['security_dilemma_index']:.2f}; wrote {out}/")
+    return 0

@@ -1,0 +1,23 @@
+"""``armsrace scenarios`` lists the scenarios."""
+
+from __future__ import annotations
+
+ORDER = 20
+
+import argparse
+
+from model.scenarios import list_scenarios, scenario_dir
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("scenarios", help="list the shipped scenarios, one line each",
+                       description=f"List the scenario files in {scenario_dir()} with their description.")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    scenarios = list_scenarios()
+    width = max(len(s.name) for s in scenarios)
+    for s in scenarios:
+        print(f"{s.name:<{width}}  {s.description}")
+    return 0

@@ -1,0 +1,270 @@
+"""Parameters, relations and the observed start state turned into the arrays the dynamics read.
+
+Both drivers build their inputs here, so a Mesa run and a batch run of the same parameter set
+start from identical arrays: :func:`build_inputs` takes one base :class:`~model.params.Params` and,
+for a batch, a mapping of varied parameter names to value arrays of shape ``(R,)``.
+
+Anchoring (``anchor = true``, the default): each country's intercept is set so that its observed
+start-year burden is exactly its desired burden under the *default* relations (hostility,
+credibility, partnership, theatre shares, no doctrine) and the reference US demand of 2%. A
+scenario that changes relations or demand therefore moves countries away from the observed state
+at once, while the default scenario starts at rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, NamedTuple
+
+import numpy as np
+
+from model import dynamics
+from model.data import default_growth, initial_capability, observed
+from model.params import (ALLIES, COUNTRIES, COUNTRY_FIELDS, GLOBAL_SPECS, LEADER, REFERENCE_DEMAND,
+                          RIVALS, ParameterError, Params, country_param, hostility_param, specs)
+
+PER_COUNTRY = [f for f in COUNTRY_FIELDS if f not in ("growth", "initial_burden", "baseline_burden")]
+GLOBALS = [s.name for s in GLOBAL_SPECS
+           if s.name not in ("countries", "start_year", "until", "threat_model", "anchor")]
+STRUCTURAL = ("countries", "start_year", "until", "threat_model", "anchor")
+"""Parameters that must be the same for every run of a batch (they set array shapes or code paths)."""
+
+
+class Schedule(NamedTuple):
+    """Values that depend on the year, each broadcastable against ``(..., N)``."""
+
+    demand: np.ndarray
+    support: np.ndarray
+    doctrine: np.ndarray
+    floor: np.ndarray
+    exo: np.ndarray
+
+
+@dataclass
+class Inputs:
+    """Everything :func:`model.dynamics.step` reads, arrays with leading batch shape ``B``.
+
+    Per-country arrays are ``B + (N,)``, relations ``B + (N, N)``, globals ``B + (1,)``.
+    """
+
+    countries: tuple[str, ...]
+    start_year: int
+    until: int
+    linear: bool
+    # per country
+    sensitivity: np.ndarray
+    speed: np.ndarray
+    response: np.ndarray
+    fiscal_drag: np.ndarray
+    debt: np.ndarray
+    backlash_gain: np.ndarray
+    theatre_share: np.ndarray
+    burden_floor: np.ndarray
+    burden_cap: np.ndarray
+    max_change: np.ndarray
+    shifting: np.ndarray
+    floor_target: np.ndarray
+    floor_year: np.ndarray
+    exo_threat: np.ndarray
+    growth: np.ndarray
+    # globals
+    g: dict[str, np.ndarray]
+    # relations
+    hostility: np.ndarray
+    is_ally: np.ndarray
+    is_japan: np.ndarray
+    alliance: np.ndarray
+    partners: np.ndarray
+    lead: np.ndarray
+    # start state and intercept
+    burden0: np.ndarray
+    gdp0: np.ndarray
+    capability0: np.ndarray
+    intercept: np.ndarray
+    batch_shape: tuple[int, ...] = ()
+
+    def __getattr__(self, name: str) -> Any:  # globals: x.insistence, x.depreciation, ...
+        g = self.__dict__.get("g")
+        if g is not None and name in g:
+            return g[name]
+        raise AttributeError(name)
+
+    @property
+    def insistence(self) -> np.ndarray:
+        return self.g["us_insistence"]
+
+    @property
+    def years(self) -> range:
+        return range(self.start_year + 1, self.until + 1)
+
+    def schedule(self, year: int) -> Schedule:
+        g = self.g
+        demand = dynamics.us_demand(year, g["us_demand"], g["us_demand_start"], g["us_demand_year"],
+                                    REFERENCE_DEMAND)
+        cred = dynamics.credibility(year, g["alliance_credibility"], g["credibility_shock_year"],
+                                    g["credibility_after"])
+        support = dynamics.support_matrix(self.alliance, self.partners, cred, g["partnership"])
+        active = g["counterattack"] * (year >= g["counterattack_year"])
+        doctrine = 1.0 + self.is_japan * active * g["counterattack_boost"]
+        floor = dynamics.legislated_floor(year, self.start_year, self.burden0, self.floor_target,
+                                          self.floor_year)
+        exo = dynamics.exogenous_threat(year, self.exo_threat, g["nato_europe_target"],
+                                        g["nato_europe_year"], g["nato_europe_start"])
+        return Schedule(demand, support, doctrine, floor, exo)
+
+    def start_state(self) -> dynamics.State:
+        """The observed start-year state with the start-year threat and pressure."""
+        sched = self.schedule(self.start_year)
+        zeros = np.zeros(self.batch_shape + (len(self.countries),))
+        threat = _threat(self, self.burden0, self.capability0, sched)
+        pressure = dynamics.alliance_pressure(self.is_ally, self.insistence, sched.demand, self.burden0)
+        return dynamics.State(self.burden0, self.gdp0, self.burden0 * self.gdp0, self.capability0,
+                              threat, pressure, zeros)
+
+
+def _threat(x: Inputs, burden, capability, sched: Schedule, hostility=None, hostility_scale=None,
+            theatre_share=None) -> np.ndarray:
+    hostile, friendly = dynamics.projections(
+        burden, capability, x.theatre_share if theatre_share is None else theatre_share,
+        sched.doctrine, x.linear)
+    return dynamics.perceived_threat(
+        x.hostility if hostility is None else hostility, sched.support, hostile, friendly,
+        x.hostility_scale if hostility_scale is None else hostility_scale, sched.exo, x.linear)
+
+
+def draw_noise(rng: np.random.Generator, n_steps: int, n_countries: int) -> np.ndarray:
+    """One run's standard normal draws, ``(n_steps, 2, n_countries)``: threat, budget.
+
+    Every run draws exactly this block first from its own generator, whatever the driver, so a
+    Mesa run and a batch run with the same seed see the same shocks.
+    """
+    return rng.standard_normal((n_steps, 2, n_countries))
+
+
+def build_inputs(base: Params, varied: Mapping[str, np.ndarray] | None = None) -> Inputs:
+    """Arrays for one run (``varied`` None) or for a batch of ``R`` runs.
+
+    Args:
+        base: the parameter set shared by every run.
+        varied: flat parameter name -> values of shape ``(R,)``; each overrides ``base``.
+            Structural parameters (countries, years, threat model, anchor) cannot vary.
+
+    Raises:
+        ParameterError: unknown name, structural name, or a value out of its bounds.
+    """
+    varied = dict(varied or {})
+    table = specs()
+    n_runs = None
+    for name, values in varied.items():
+        if name not in table:
+            raise ParameterError(f"Unknown parameter {name!r}. Got values {np.asarray(values)[:3]!r}...")
+        if name in STRUCTURAL:
+            raise ParameterError(f"The {name!r} parameter cannot vary within a batch. Got {values!r} instead.")
+        arr = np.asarray(values, dtype=float)
+        spec = table[name]
+        bad = ~np.isfinite(arr) | (arr < spec.low) | (arr > spec.high)
+        if spec.kind == "int":
+            bad |= arr != np.round(arr)
+        if spec.kind == "bool":
+            bad = ~np.isin(arr, (0.0, 1.0))
+        if bad.any():
+            raise ParameterError(f"The {name!r} parameter must be {spec.describe()}. "
+                                 f"Got {arr[bad][0]!r} instead.")
+        if n_runs is not None and arr.shape != (n_runs,):
+            raise ParameterError(f"The {name!r} values must have shape ({n_runs},). Got {arr.shape} instead.")
+        n_runs = arr.shape[0]
+        varied[name] = arr
+    batch = () if n_runs is None else (n_runs,)
+    countries = base.countries
+    n = len(countries)
+
+    def glob(name: str) -> np.ndarray:
+        if name in varied:
+            return varied[name][:, None]
+        return np.full(batch + (1,), float(base[name]))
+
+    def per_country(field: str, fallback: Mapping[str, float] | None = None) -> np.ndarray:
+        cols = []
+        for iso in countries:
+            name = country_param(field, iso)
+            if name in varied:
+                cols.append(varied[name])
+            else:
+                v = base[name]
+                if v is None:
+                    v = fallback[iso] if fallback is not None else np.nan
+                cols.append(np.full(batch, float(v)))
+        return np.stack(cols, axis=-1)
+
+    def hostility_of(p_value) -> np.ndarray:
+        h = np.zeros(batch + (n, n))
+        for i, obs in enumerate(countries):
+            for j, src in enumerate(countries):
+                if i != j:
+                    h[..., i, j] = p_value(hostility_param(obs, src))
+        return h
+
+    g = {name: glob(name) for name in GLOBALS}
+    obs = observed(countries, base["start_year"])
+    burden0 = per_country("initial_burden", dict(zip(countries, obs.burden)))
+    gdp0 = np.broadcast_to(obs.gdp, batch + (n,)).copy()
+    capability0 = np.stack([initial_capability(h, g["depreciation"][..., 0])
+                            for h in obs.spending_history], axis=-1)
+    mask = np.array
+    x = Inputs(
+        countries=countries, start_year=base["start_year"], until=base["until"],
+        linear=base["threat_model"] == "linear",
+        sensitivity=per_country("threat_sensitivity") * g["threat_scale"],
+        speed=per_country("adjustment_speed"), response=per_country("pressure_response"),
+        fiscal_drag=per_country("fiscal_drag"), debt=per_country("debt"),
+        backlash_gain=per_country("backlash_gain"), theatre_share=per_country("theatre_share"),
+        burden_floor=per_country("burden_floor"), burden_cap=per_country("burden_cap"),
+        max_change=per_country("max_change"), shifting=per_country("burden_shifting"),
+        floor_target=per_country("floor_target"), floor_year=per_country("floor_year"),
+        exo_threat=per_country("exo_threat"), growth=per_country("growth", default_growth()),
+        g=g,
+        hostility=hostility_of(lambda k: varied[k] if k in varied else base[k]),
+        is_ally=mask([float(c in ALLIES and LEADER in countries) for c in countries]),
+        is_japan=mask([float(c == "JPN") for c in countries]),
+        alliance=_pairs(countries, lambda a, b: {a, b} <= set(ALLIES) | {LEADER} and LEADER in (a, b)),
+        partners=_pairs(countries, lambda a, b: {a, b} <= set(RIVALS)),
+        lead=_pairs(countries, lambda a, b: a == LEADER and b in ALLIES, symmetric=False),
+        burden0=burden0, gdp0=gdp0, capability0=capability0,
+        intercept=np.zeros(batch + (n,)), batch_shape=batch,
+    )
+    bad = (burden0 < x.burden_floor) | (burden0 > x.burden_cap)
+    if bad.any():
+        i = int(np.argwhere(bad)[0][-1])
+        raise ParameterError(
+            f"The start burden of {countries[i]} ({burden0[..., i].ravel()[0]:.4f}) must lie within "
+            f"[burden_floor_{countries[i].lower()}, burden_cap_{countries[i].lower()}]. "
+            f"Got [{x.burden_floor[..., i].ravel()[0]:g}, {x.burden_cap[..., i].ravel()[0]:g}] instead.")
+    x.intercept = _intercept(x, base, per_country)
+    return x
+
+
+def _pairs(countries, rule, symmetric: bool = True) -> np.ndarray:
+    n = len(countries)
+    m = np.zeros((n, n))
+    for i, a in enumerate(countries):
+        for j, b in enumerate(countries):
+            if i != j and rule(a, b):
+                m[i, j] = 1.0
+                if symmetric:
+                    m[j, i] = 1.0
+    return m
+
+
+def _intercept(x: Inputs, base: Params, per_country) -> np.ndarray:
+    """Intercept of the desired burden: anchored to the start year, or the baseline burden."""
+    if not base["anchor"]:
+        baseline = per_country("baseline_burden")
+        return np.where(np.isnan(baseline), x.burden0, baseline)
+    ref = Params.from_kwargs(countries=list(x.countries), start_year=x.start_year,
+                             until=x.until, threat_model=base["threat_model"])
+    ref_x = build_inputs(ref) if ref.values != base.values else None
+    r = ref_x if ref_x is not None else x
+    sched = r.schedule(x.start_year)
+    threat = _threat(r, x.burden0, x.capability0, sched)
+    pressure = dynamics.alliance_pressure(x.is_ally, r.insistence, REFERENCE_DEMAND, x.burden0)
+    return x.burden0 - x.sensitivity * threat - x.response * pressure

@@ -1,0 +1,156 @@
+"""ArmsRaceModel: the seven countries as Mesa agents on a relation network, one step per year.
+
+Build it from keyword arguments (``ArmsRaceModel(us_demand=0.035, rng=1)``, which is what
+``mesa.batch_run`` and SolaraViz sliders do), from a :class:`~model.params.Params`, or from a
+scenario file (:meth:`ArmsRaceModel.from_scenario`). All randomness is drawn from the model's own
+generator (``rng=``): one block of standard normal shocks at construction (see
+:func:`model.inputs.draw_noise`), so a run is fully determined by its parameters and seed.
+
+DataCollector reporters (the contract that tables, plots and the browser view read):
+
+Model reporters, one row per year:
+    ``year``; ``regional_burden`` (total spending / total GDP, share); ``regional_spending``
+    (US$ bn, constant 2023); ``us_demand`` (burden demanded of allies, share);
+    ``alliance_credibility`` (0-1).
+Agent reporters, one row per country-year:
+    ``country`` (ISO3); ``burden`` (share of GDP); ``spending`` (US$ bn, constant 2023);
+    ``gdp`` (US$ bn, constant 2023); ``capability`` (US$ bn); ``threat`` (dimensionless);
+    ``pressure`` (share of GDP); ``backlash`` (dimensionless).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+from mesa import DataCollector, Model
+from mesa.discrete_space import Network
+
+from model import dynamics
+from model.agents import CountryAgent
+from model.inputs import Inputs, build_inputs, draw_noise
+from model.outcomes import summarise
+from model.params import Params
+
+AGENT_VARS = ("burden", "spending", "gdp", "capability", "threat", "pressure", "backlash")
+"""Per agent-year variables, in table order (units in the module docstring)."""
+
+
+class ArmsRaceModel(Model):
+    """Military spending of seven Pacific powers under alliance pressure and perceived threat.
+
+    Args:
+        params: a complete parameter set; keyword arguments override it.
+        rng: seed or numpy Generator for every random draw of the run.
+        **kwargs: flat parameter names (see ``armsrace params``), e.g. ``us_demand=0.035``.
+
+    Raises:
+        ParameterError: an unknown parameter or a value out of bounds.
+    """
+
+    def __init__(self, params: Params | None = None, rng: Any = None, **kwargs: Any) -> None:
+        super().__init__(rng=rng)
+        if params is None:
+            params = Params.from_kwargs(**kwargs)
+        elif kwargs:
+            params = params.replace(**kwargs)
+        self.params = params
+        self.inputs: Inputs = build_inputs(params)
+        x = self.inputs
+        self.year = x.start_year
+        self.state = x.start_state()
+        self.noise = draw_noise(self.rng, x.until - x.start_year, len(x.countries))
+        self.sched = x.schedule(self.year)
+        self.space = Network(self._relation_graph(), random=self.random, layout=None)
+        self.countries: list[CountryAgent] = [
+            CountryAgent(self, iso, i, self.space[iso]) for i, iso in enumerate(x.countries)]
+        self.snapshot = self.state
+        self.datacollector = DataCollector(
+            model_reporters={
+                "year": "year",
+                "regional_burden": lambda m: m.regional_spending() / sum(a.gdp for a in m.countries),
+                "regional_spending": lambda m: m.regional_spending(),
+                "us_demand": lambda m: float(np.ravel(m.sched.demand)[0]),
+                "alliance_credibility": lambda m: float(np.ravel(dynamics.credibility(
+                    m.year, x.g["alliance_credibility"], x.g["credibility_shock_year"],
+                    x.g["credibility_after"]))[0]),
+            },
+            agent_reporters={"country": "iso", **{v: v for v in AGENT_VARS}},
+        )
+        self.running = True
+        self.datacollector.collect(self)
+
+    @classmethod
+    def from_scenario(cls, scenario: str, rng: Any = None, **overrides: Any) -> ArmsRaceModel:
+        """Build from a scenario name (``experiments/scenarios/NAME.toml``) or path."""
+        from model.scenarios import load_scenario
+
+        return cls(params=load_scenario(scenario).params.replace(**overrides) if overrides
+                   else load_scenario(scenario).params, rng=rng)
+
+    def _relation_graph(self) -> nx.DiGraph:
+        """Directed graph: hostility (observer <- source), alliance and partnership ties."""
+        x = self.inputs
+        g = nx.DiGraph()
+        g.add_nodes_from(x.countries)
+        for i, a in enumerate(x.countries):
+            for j, b in enumerate(x.countries):
+                rel = {}
+                if x.hostility[i, j] > 0:
+                    rel["hostility"] = float(x.hostility[i, j])
+                if x.alliance[i, j]:
+                    rel["alliance"] = 1.0
+                if x.partners[i, j]:
+                    rel["partnership"] = 1.0
+                if rel:
+                    g.add_edge(a, b, **rel)
+        return g
+
+    def regional_spending(self) -> float:
+        return float(sum(a.spending for a in self.countries))
+
+    def step(self) -> None:
+        """One fiscal year: perceive, decide, advance, collect. Stops after ``until``."""
+        if self.year >= self.inputs.until:
+            self.running = False
+            return
+        self.year += 1
+        self.sched = self.inputs.schedule(self.year)
+        self.noise_now = self.noise[self.year - self.inputs.start_year - 1]
+        self.snapshot = dynamics.State(*(np.array([getattr(a, v) for a in self.countries])
+                                         for v in dynamics.State._fields))
+        agents = self.agents_by_type[CountryAgent]
+        agents.do("perceive")
+        agents.do("decide")
+        agents.do("advance")
+        self.datacollector.collect(self)
+        if self.year >= self.inputs.until:
+            self.running = False
+
+    def run(self) -> ArmsRaceModel:
+        """Step to the end of the horizon; returns self."""
+        while self.running:
+            self.step()
+        return self
+
+    def paths(self) -> dict[str, np.ndarray]:
+        """Each agent variable as an array ``(years, countries)``, in the model's country order."""
+        table = self.agent_table()
+        return {v: table.pivot(index="year", columns="country", values=v)[list(self.inputs.countries)]
+                .to_numpy() for v in AGENT_VARS}
+
+    def summary(self) -> dict[str, Any]:
+        """Per-run outcomes (see :mod:`model.outcomes`) of the years simulated so far."""
+        p = self.paths()
+        years = np.arange(self.inputs.start_year, self.year + 1)
+        out = summarise(years, self.inputs.countries, p["burden"], p["spending"], p["gdp"], p["threat"],
+                        self.inputs.burden_cap)
+        return {k: (v.item() if isinstance(v, np.ndarray) else v) for k, v in out.items()}
+
+    def agent_table(self) -> pd.DataFrame:
+        """Per agent-year table: ``year``, ``country`` and the variables in AGENT_VARS."""
+        df = self.datacollector.get_agent_vars_dataframe().reset_index()
+        df["year"] = df["Step"].astype(int) + self.inputs.start_year
+        return df[["year", "country", *AGENT_VARS]].reset_index(drop=True)

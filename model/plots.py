@@ -1,0 +1,85 @@
+"""Figures of one run. Plot functions only read a table and return a Figure; callers save them.
+
+Tables are the per agent-year tables of :meth:`model.model.ArmsRaceModel.agent_table` (columns
+``year``, ``country`` and the agent variables).
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; the browser view has its own renderer
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from model.params import BLOC, COUNTRIES, NAMES  # noqa: E402
+
+COLORS = {"USA": "#1f4e9c", "JPN": "#c8102e", "KOR": "#4f9fd8", "PHL": "#f2a900",
+          "CHN": "#8b0000", "PRK": "#555555", "RUS": "#2e8b57"}
+"""One colour per country, used by every figure (blues/yellow: US alliance; reds/grey/green: rivals)."""
+REFERENCE_LINES = {0.02: "2% (current expectation)", 0.035: "3.5% (US ask)", 0.05: "5% (NATO 2035)"}
+
+
+def _lines(table: pd.DataFrame, var: str, scale: float, ax) -> None:
+    for iso in [c for c in COUNTRIES if c in set(table["country"])]:
+        rows = table[table["country"] == iso]
+        style = "-" if BLOC[iso] == "US alliance" else "--"
+        ax.plot(rows["year"], rows[var] * scale, style, color=COLORS[iso], label=f"{NAMES[iso]} ({iso})",
+                lw=1.8)
+
+
+def plot_burden(table: pd.DataFrame, title: str = "") -> Figure:
+    """Military burden (% of GDP) per country with the 2%, 3.5% and 5% reference lines.
+
+    North Korea's burden (about 20% of GDP) is drawn on its own inset axis scale note: the main
+    axis is limited to the other countries' range so that allies' paths stay readable.
+    """
+    fig, ax = plt.subplots(figsize=(9, 5.5), layout="constrained")
+    others = table[table["country"] != "PRK"]
+    _lines(others, "burden", 100, ax)
+    for level, label in REFERENCE_LINES.items():
+        ax.axhline(level * 100, color="0.4", lw=0.8, ls=":")
+        ax.annotate(label, (table["year"].min(), level * 100), xytext=(2, 2), textcoords="offset points",
+                    fontsize=8, color="0.3")
+    if "PRK" in set(table["country"]):
+        prk = table[table["country"] == "PRK"]["burden"] * 100
+        ax.set_title(f"{title}\nNorth Korea (estimate, not shown): {prk.iloc[0]:.1f}% → {prk.iloc[-1]:.1f}%",
+                     fontsize=11)
+    else:
+        ax.set_title(title, fontsize=11)
+    ax.set_xlabel("Year")
+    ax.set_ylabel("Military spending, % of GDP")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=9, title="Country (— ally, -- rival)")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def plot_spending(table: pd.DataFrame, title: str = "") -> Figure:
+    """Military spending per country, US$ bn at constant 2023 prices (log scale)."""
+    fig, ax = plt.subplots(figsize=(9, 5.5), layout="constrained")
+    _lines(table, "spending", 1, ax)
+    ax.set_yscale("log")
+    ax.set_title(title, fontsize=11)
+    ax.set_xlabel("Year")
+    ax.set_ylabel("Military spending, US$ bn (constant 2023 prices, log scale)")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=9, title="Country")
+    ax.grid(alpha=0.3, which="both")
+    return fig
+
+
+def plot_threat(table: pd.DataFrame, title: str = "") -> Figure:
+    """Perceived threat per country (dimensionless index; see the model documentation)."""
+    fig, ax = plt.subplots(figsize=(9, 5.5), layout="constrained")
+    _lines(table, "threat", 1, ax)
+    ax.set_title(title, fontsize=11)
+    ax.set_xlabel("Year")
+    ax.set_ylabel("Perceived threat (hostile ÷ friendly capability, dimensionless)")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=9, title="Country")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+RUN_FIGURES = {"burden": plot_burden, "spending": plot_spending, "threat": plot_threat}
+"""File stem -> plot function, for the figures ``armsrace run`` writes."""
