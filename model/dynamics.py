@@ -147,11 +147,11 @@ def allied_added_burden(lead: np.ndarray, burden: np.ndarray, burden0: np.ndarra
     return weighted_sum(lead, np.maximum(burden - burden0, 0.0) * gdp) / own_gdp
 
 
-def desired_burden(intercept: np.ndarray, sensitivity: np.ndarray, threat: np.ndarray,
+def desired_burden(baseline: np.ndarray, sensitivity: np.ndarray, threat: np.ndarray,
                    response: np.ndarray, pressure: np.ndarray, shifting: np.ndarray,
                    allied_added: np.ndarray) -> np.ndarray:
     """Burden each country would like (phase 3): rises with threat and pressure, falls as allies add."""
-    return intercept + sensitivity * threat + response * pressure - shifting * allied_added
+    return baseline + sensitivity * threat + response * pressure - shifting * allied_added
 
 
 def decide(burden: np.ndarray, desired: np.ndarray, speed: np.ndarray, fiscal_drag: np.ndarray,
@@ -222,7 +222,7 @@ def step(state: State, x, year: int, noise: np.ndarray | None) -> State:
     threat = threat * threat_shock
     pressure = alliance_pressure(x.is_ally, x.insistence, sched.demand, state.burden)
     added = allied_added_burden(x.lead, state.burden, x.burden0, state.gdp, state.gdp)
-    desired = desired_burden(x.intercept, x.sensitivity, threat, x.response, pressure,
+    desired = desired_burden(sched.baseline, x.sensitivity, threat, x.response, pressure,
                              x.shifting, added)
     burden = decide(state.burden, desired, x.speed, x.fiscal_drag, x.debt, state.backlash,
                     x.max_change, np.maximum(x.burden_floor, sched.floor), x.burden_cap, budget_shock)

@@ -34,6 +34,7 @@ class Schedule(NamedTuple):
     """Values that depend on the year, each broadcastable against ``(..., N)``."""
 
     demand: np.ndarray
+    baseline: np.ndarray
     support: np.ndarray
     doctrine: np.ndarray
     floor: np.ndarray
@@ -66,6 +67,7 @@ class Inputs:
     floor_target: np.ndarray
     floor_year: np.ndarray
     exo_threat: np.ndarray
+    drift: np.ndarray
     growth: np.ndarray
     # globals
     g: dict[str, np.ndarray]
@@ -110,7 +112,8 @@ class Inputs:
                                           self.floor_year)
         exo = dynamics.exogenous_threat(year, self.exo_threat, g["nato_europe_target"],
                                         g["nato_europe_year"], g["nato_europe_start"])
-        return Schedule(demand, support, doctrine, floor, exo)
+        baseline = self.intercept + self.drift * (year - self.start_year)
+        return Schedule(demand, baseline, support, doctrine, floor, exo)
 
     def start_state(self) -> dynamics.State:
         """The observed start-year state with the start-year threat and pressure."""
@@ -221,7 +224,7 @@ def build_inputs(base: Params, varied: Mapping[str, np.ndarray] | None = None) -
         burden_floor=per_country("burden_floor"), burden_cap=per_country("burden_cap"),
         max_change=per_country("max_change"), shifting=per_country("burden_shifting"),
         floor_target=per_country("floor_target"), floor_year=per_country("floor_year"),
-        exo_threat=per_country("exo_threat"), growth=per_country("growth", default_growth()),
+        exo_threat=per_country("exo_threat"), drift=per_country("drift"), growth=per_country("growth", default_growth()),
         g=g,
         hostility=hostility_of(lambda k: varied[k] if k in varied else base[k]),
         is_ally=mask([float(c in ALLIES and LEADER in countries) for c in countries]),

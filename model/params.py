@@ -175,6 +175,8 @@ COUNTRY_FIELDS: dict[str, tuple] = {
     "burden_shifting": ("float", 0.0, 0.0, 5.0, "", "own effort eased per unit of allies' added burden"),
     "floor_target": ("float", 0.0, 0.0, 1.0, "share of GDP", "legislated burden floor reached in floor_year (0 = none)"),
     "floor_year": ("int", 2027, 1992, 2100, "year", "year the legislated floor is reached"),
+    "drift": ("float", 0.0, -0.01, 0.01, "share of GDP / year",
+              "yearly drift of the desired burden, independent of threat and pressure"),
     "exo_threat": ("float", 0.0, 0.0, 10.0, "threat units", "threat from outside the theatre, scaled by NATO Europe's path"),
     "growth": ("float", None, -0.2, 0.2, "1/year", "real GDP growth (default: WDI mean 2015-2024)"),
     "initial_burden": ("float", None, 0.0, 1.0, "share of GDP", "start burden (default: SIPRI)"),
