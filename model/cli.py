@@ -15,6 +15,7 @@ import sys
 from model import __version__
 from model.params import ParameterError
 
+
 def command_modules() -> list:
     """Every module in model.commands, ordered by its ``ORDER`` (then name)."""
     import pkgutil

@@ -13,15 +13,27 @@ at once, while the default scenario starts at rest.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from model import dynamics
 from model.data import default_growth, initial_capability, observed
-from model.params import (ALLIES, COUNTRIES, COUNTRY_FIELDS, GLOBAL_SPECS, LEADER, REFERENCE_DEMAND,
-                          RIVALS, ParameterError, Params, country_param, hostility_param, specs)
+from model.params import (
+    ALLIES,
+    COUNTRY_FIELDS,
+    GLOBAL_SPECS,
+    LEADER,
+    REFERENCE_DEMAND,
+    RIVALS,
+    ParameterError,
+    Params,
+    country_param,
+    hostility_param,
+    specs,
+)
 
 PER_COUNTRY = [f for f in COUNTRY_FIELDS if f not in ("growth", "initial_burden", "baseline_burden")]
 GLOBALS = [s.name for s in GLOBAL_SPECS
@@ -224,7 +236,8 @@ def build_inputs(base: Params, varied: Mapping[str, np.ndarray] | None = None) -
         burden_floor=per_country("burden_floor"), burden_cap=per_country("burden_cap"),
         max_change=per_country("max_change"), shifting=per_country("burden_shifting"),
         floor_target=per_country("floor_target"), floor_year=per_country("floor_year"),
-        exo_threat=per_country("exo_threat"), drift=per_country("drift"), growth=per_country("growth", default_growth()),
+        exo_threat=per_country("exo_threat"), drift=per_country("drift"),
+        growth=per_country("growth", default_growth()),
         g=g,
         hostility=hostility_of(lambda k: varied[k] if k in varied else base[k]),
         is_ally=mask([float(c in ALLIES and LEADER in countries) for c in countries]),

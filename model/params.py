@@ -123,7 +123,7 @@ def _fmt(x: float | None) -> str:
 GLOBAL_SPECS: tuple[Spec, ...] = (
     Spec("countries", "countries", COUNTRIES, doc="countries in the run (others are absent)"),
     Spec("start_year", "int", 2024, 1992, 2024, "year", "first year: state taken from SIPRI data"),
-    Spec("until", "int", 2040, 1993, 2100, "year", "last simulated year (inclusive)"),
+    Spec("until", "int", 2040, 1993, 2200, "year", "last simulated year (inclusive)"),
     Spec("threat_model", "choice", "ratio", choices=("ratio", "linear"),
          doc="'ratio': hostile over own-plus-allied capability; 'linear': Richardson, weighted rival burdens"),
     Spec("anchor", "bool", True,
@@ -161,7 +161,7 @@ GLOBAL_SPECS: tuple[Spec, ...] = (
 
 # Per-country fields: name -> (kind, fallback default, low, high, unit, doc).
 COUNTRY_FIELDS: dict[str, tuple] = {
-    "threat_sensitivity": ("float", 0.0, 0.0, 0.5, "burden per unit threat",
+    "threat_sensitivity": ("float", 0.0, 0.0, 5.0, "burden per unit threat",
                            "rise of desired burden per unit of perceived threat"),
     "adjustment_speed": ("float", 0.25, 0.0, 1.0, "1/year", "share of the gap to the desired burden closed a year"),
     "pressure_response": ("float", 0.0, 0.0, 5.0, "", "rise of desired burden per unit of US pressure"),
@@ -173,11 +173,13 @@ COUNTRY_FIELDS: dict[str, tuple] = {
     "max_change": ("float", 1.0, 0.0, 1.0, "share of GDP / year", "largest yearly change of burden"),
     "debt": ("float", 0.0, 0.0, 5.0, "share of GDP", "general government gross debt (IMF WEO 2024)"),
     "burden_shifting": ("float", 0.0, 0.0, 5.0, "", "own effort eased per unit of allies' added burden"),
-    "floor_target": ("float", 0.0, 0.0, 1.0, "share of GDP", "legislated burden floor reached in floor_year (0 = none)"),
+    "floor_target": ("float", 0.0, 0.0, 1.0, "share of GDP",
+                     "legislated burden floor reached in floor_year (0 = none)"),
     "floor_year": ("int", 2027, 1992, 2100, "year", "year the legislated floor is reached"),
     "drift": ("float", 0.0, -0.01, 0.01, "share of GDP / year",
               "yearly drift of the desired burden, independent of threat and pressure"),
-    "exo_threat": ("float", 0.0, 0.0, 10.0, "threat units", "threat from outside the theatre, scaled by NATO Europe's path"),
+    "exo_threat": ("float", 0.0, 0.0, 10.0, "threat units",
+                   "threat from outside the theatre, scaled by NATO Europe's path"),
     "growth": ("float", None, -0.2, 0.2, "1/year", "real GDP growth (default: WDI mean 2015-2024)"),
     "initial_burden": ("float", None, 0.0, 1.0, "share of GDP", "start burden (default: SIPRI)"),
     "baseline_burden": ("float", None, 0.0, 1.0, "share of GDP",

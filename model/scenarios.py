@@ -26,8 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from model.params import (COUNTRIES, COUNTRY_FIELDS, ParameterError, Params, country_param,
-                          hostility_param)
+from model.params import COUNTRIES, COUNTRY_FIELDS, ParameterError, Params, country_param, hostility_param
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "experiments" / "scenarios"
 SECTIONS = ("scenario", "parameters", "countries", "hostility")
@@ -70,14 +69,14 @@ def resolve(name_or_path: str | Path) -> Path:
 def flatten(doc: dict[str, Any], where: str) -> dict[str, Any]:
     """Flat parameter names from the ``parameters``, ``countries`` and ``hostility`` tables."""
     flat: dict[str, Any] = dict(_table(doc, "parameters", where))
-    for iso, fields in _table(doc, "countries", where).items():
+    for iso in _table(doc, "countries", where):
         iso_u = _country(iso, f"[countries.{iso}]", where)
         for key, value in _table(doc["countries"], iso, where, f"countries.{iso}").items():
             if key not in COUNTRY_FIELDS:
                 raise ParameterError(f"{where}: unknown field 'countries.{iso}.{key}'. Got {value!r}; "
                                      f"known fields: {', '.join(COUNTRY_FIELDS)}.")
             flat[country_param(key, iso_u)] = value
-    for obs, sources in _table(doc, "hostility", where).items():
+    for obs in _table(doc, "hostility", where):
         obs_u = _country(obs, f"[hostility.{obs}]", where)
         for src, value in _table(doc["hostility"], obs, where, f"hostility.{obs}").items():
             src_u = _country(src, f"hostility.{obs}.{src}", where)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-ORDER = 30
-
 import argparse
 
 from model.params import specs
+
+ORDER = 30
 
 
 def register(sub: argparse._SubParsersAction) -> None:

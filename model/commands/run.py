@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-ORDER = 10
-
 import argparse
 from pathlib import Path
 
@@ -15,6 +13,8 @@ from model.params import specs
 from model.plots import RUN_FIGURES
 from model.results import metadata, staged_output, write_json, write_table
 from model.scenarios import load_scenario
+
+ORDER = 10
 
 HELP = """\
 Run one scenario from its start year (observed 2024 data) to --until and write, in --out:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-ORDER = 20
-
 import argparse
 
 from model.scenarios import list_scenarios, scenario_dir
+
+ORDER = 20
 
 
 def register(sub: argparse._SubParsersAction) -> None:

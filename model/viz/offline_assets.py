@@ -155,11 +155,12 @@ def check_nbextensions() -> list[str]:
 
     lines = []
     for ext, dist in NBEXTENSIONS.items():
+        label = f"{ext} ({dist} {metadata.version(dist)})"
         hits = [Path(d) / ext / "nodeps.js" for d in jupyter_path("nbextensions")]
         found = next((h for h in hits if h.is_file()), None)
         if found is None:
-            raise Fail(f"nbextension {ext} ({dist} {metadata.version(dist)}) missing; reinstall {dist} in this environment")
-        lines.append(f"{ext} ({dist} {metadata.version(dist)}): served locally from {found.parent}")
+            raise Fail(f"nbextension {label} missing; reinstall {dist} in this environment")
+        lines.append(f"{label}: served locally from {found.parent}")
     return lines
 
 
@@ -182,7 +183,10 @@ def install(pkg: Package, cache_dir: Path, npm: str, tmp: Path) -> str:
         return f"{pkg.spec}: present (version {resolved}) - skipped"
     proc = subprocess.run(
         [npm, "pack", pkg.spec, "--json", "--ignore-scripts", "--pack-destination", str(tmp)],
-        capture_output=True, text=True, timeout=900, cwd=tmp,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=tmp,
     )
     if proc.returncode != 0:
         err = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()] or ["(no output)"]
@@ -204,8 +208,11 @@ def install(pkg: Package, cache_dir: Path, npm: str, tmp: Path) -> str:
     if missing:
         raise Fail(f"{pkg.spec} ({info['version']}) lacks files solara requests: {', '.join(missing)}")
     shutil.copytree(staging, target, dirs_exist_ok=True)
-    marker.write_text(json.dumps({"spec": pkg.spec, "version": info["version"], "integrity": info.get("integrity")}))
-    return f"{pkg.spec}: installed version {info['version']} ({info['size'] / 1e6:.1f} MB tgz, {len(pkg.files)} files verified)"
+    marker.write_text(
+        json.dumps({"spec": pkg.spec, "version": info["version"], "integrity": info.get("integrity")})
+    )
+    size = f"{info['size'] / 1e6:.1f} MB tgz"
+    return f"{pkg.spec}: installed version {info['version']} ({size}, {len(pkg.files)} files verified)"
 
 
 def mark_solara_checked() -> str:
@@ -221,8 +228,12 @@ def mark_solara_checked() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m model.viz.offline_assets", description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="only verify the cache (no npm); exit 1 if incomplete")
+    parser = argparse.ArgumentParser(
+        prog="python -m model.viz.offline_assets", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="only verify the cache (no npm); exit 1 if incomplete"
+    )
     args = parser.parse_args(argv)
     t0 = time.monotonic()
     try:
@@ -233,11 +244,17 @@ def main(argv: list[str] | None = None) -> int:
         for line in check_nbextensions():
             print(line)
         if args.check:
-            bad = [p.spec for p in packages if not (cache_dir / p.spec / MARKER).is_file() or _missing(p, cache_dir / p.spec)]
+            bad = [
+                p.spec
+                for p in packages
+                if not (cache_dir / p.spec / MARKER).is_file() or _missing(p, cache_dir / p.spec)
+            ]
             for p in packages:
                 print(f"{p.spec}: {'MISSING' if p.spec in bad else 'ok'}")
             if bad:
-                raise Fail(f"cache {cache_dir} incomplete: {', '.join(bad)}; run python -m model.viz.offline_assets")
+                raise Fail(
+                    f"cache {cache_dir} incomplete: {', '.join(bad)}; run python -m model.viz.offline_assets"
+                )
         else:
             npm = shutil.which("npm")
             if npm is None:

@@ -1,0 +1,156 @@
+"""The command line end to end: a real run, and every bad-input path (one line, exit 2, nothing written)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib.image as mpimg
+import pandas as pd
+import pytest
+from helpers import armsrace
+
+from model.outcomes import ESCALATION
+
+EXPECTED_FILES = {"agents.parquet", "agents.csv", "summary.json", "summary.csv", "metadata.json",
+                  "burden.png", "spending.png", "threat.png"}
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("run") / "out"
+    res = armsrace("run", "--scenario", "us_demand_3_5", "--seed", "7", "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    assert "us_demand_3_5" in res.stdout and str(out) in res.stdout
+    return out
+
+
+def test_run_writes_tables_summary_metadata_and_plots(run_dir):
+    assert {p.name for p in run_dir.iterdir()} == EXPECTED_FILES
+    parquet = pd.read_parquet(run_dir / "agents.parquet")
+    csv = pd.read_csv(run_dir / "agents.csv")
+    pd.testing.assert_frame_equal(parquet, csv, check_dtype=False, rtol=1e-12)
+    assert list(parquet.columns) == ["year", "country", "burden", "spending", "gdp", "capability", "threat",
+                                     "pressure", "backlash"]
+    assert len(parquet) == 7 * 17 and parquet["year"].min() == 2024 and parquet["year"].max() == 2040
+
+
+def test_summary_reports_the_run_outcomes(run_dir):
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["escalation"] in ESCALATION
+    assert summary["cross_2pct_jpn"] == 2027  # legislated 2% by FY2027
+    assert summary["cross_2pct_kor"] == 2024  # already above 2% (SIPRI 2.56%)
+    assert summary["cross_5pct_jpn"] is None  # never: strict JSON null, not NaN
+    assert 0 <= summary["security_dilemma_index"] <= 1
+    assert summary["peak_burden_jpn"] >= summary["final_burden_jpn"] > 0.02
+    row = pd.read_csv(run_dir / "summary.csv").iloc[0]
+    assert row["escalation"] == summary["escalation"]
+
+
+def test_metadata_records_parameters_seed_and_versions(run_dir):
+    meta = json.loads((run_dir / "metadata.json").read_text())
+    assert meta["seed"] == 7 and meta["scenario"] == "us_demand_3_5"
+    assert meta["parameters"]["us_demand"] == 0.035
+    assert meta["versions"]["mesa"].startswith("3.5")
+    assert {"numpy", "pandas", "python"} <= set(meta["versions"])
+    assert "git_commit" in meta["code"]
+
+
+def test_plots_are_valid_images(run_dir):
+    for name in ("burden.png", "spending.png", "threat.png"):
+        data = (run_dir / name).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        img = mpimg.imread(run_dir / name)
+        assert img.shape[0] > 300 and img.shape[1] > 500
+
+
+def test_same_seed_in_two_processes_gives_identical_tables(tmp_path):
+    outs = []
+    for k in range(2):
+        out = tmp_path / f"o{k}"
+        res = armsrace("run", "--seed", "3", "--set", "threat_noise=0.3", "--out", str(out))
+        assert res.returncode == 0, res.stderr
+        outs.append(pd.read_parquet(out / "agents.parquet"))
+    pd.testing.assert_frame_equal(*outs, check_exact=True)
+
+
+def test_scenarios_lists_each_scenario_on_one_line():
+    res = armsrace("scenarios")
+    assert res.returncode == 0
+    names = [line.split()[0] for line in res.stdout.splitlines()]
+    assert {"baseline", "us_demand_3_5", "nato_precedent_5", "counterattack_codified", "credibility_shock",
+            "restraint", "richardson"} <= set(names)
+
+
+def test_help_explains_the_commands():
+    res = armsrace("--help")
+    assert res.returncode == 0 and "run" in res.stdout and "scenarios" in res.stdout
+    res = armsrace("run", "--help")
+    assert "--scenario" in res.stdout and "metadata.json" in res.stdout
+
+
+BAD_SCENARIOS = {
+    "unknown_country.toml": ('[countries.XYZ]\nadjustment_speed = 0.2\n', "unknown country 'XYZ'"),
+    "unknown_field.toml": ('[countries.JPN]\nspeed = 0.2\n', "unknown field 'countries.JPN.speed'"),
+    "malformed.toml": ('[parameters\nus_demand = 0.03\n', "is not valid TOML"),
+    "out_of_range.toml": ('[parameters]\nus_demand = 0.9\n',
+                          "The 'us_demand' parameter must be a number in [0, 0.2]. Got 0.9 instead."),
+    "wrong_type.toml": ('[parameters]\ncounterattack = "yes"\n', "The 'counterattack' parameter must be true or false"),
+    "unknown_section.toml": ('[params]\nus_demand = 0.03\n', "unknown section 'params'"),
+    "bad_hostility.toml": ('[hostility.JPN]\nCHN = 1.5\n', "The 'hostility_jpn_chn' parameter must be a number"),
+}
+
+
+def bad_cases(tmp: Path):
+    for name, (text, fragment) in BAD_SCENARIOS.items():
+        (tmp / name).write_text(text)
+        yield ["--scenario", str(tmp / name)], fragment
+    yield ["--scenario", "no_such_scenario"], "Unknown scenario 'no_such_scenario'"
+    yield ["--scenario", str(tmp / "missing.toml")], "does not exist"
+    yield ["--set", "us_demnad=0.03"], "Unknown parameter 'us_demnad'"
+    yield ["--set", "us_demand=1.7"], "The 'us_demand' parameter must be a number in [0, 0.2]. Got 1.7 instead."
+    yield ["--set", "us_demand=lots"], "Got 'lots' instead."
+    yield ["--set", "countries=['USA','XYZ']"], "The 'countries' parameter must be a list of distinct"
+    yield ["--set", "us_demand"], "must look like NAME=VALUE"
+    yield ["--until", "2020"], "The 'until' parameter must be after start_year (2024). Got 2020 instead."
+
+
+def test_every_bad_input_gives_one_line_exit_2_and_writes_nothing(tmp_path):
+    cases = list(bad_cases(tmp_path))
+    assert len(cases) == 15
+    for args, fragment in cases:
+        out = tmp_path / "out"
+        res = armsrace("run", *args, "--out", str(out))
+        assert res.returncode == 2, (args, res.stderr)
+        assert fragment in res.stderr, (args, res.stderr)
+        assert "Traceback" not in res.stderr
+        assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+        assert not out.exists(), args
+        assert not any(p.name.startswith(".out") for p in tmp_path.iterdir()), "staging folder left behind"
+
+
+def test_unwritable_output_folder_is_refused(tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    res = armsrace("run", "--out", str(blocker / "results"))
+    assert res.returncode == 2
+    assert "--out" in res.stderr and "is not a folder" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and "Traceback" not in res.stderr
+    assert blocker.read_text() == "not a folder"
+
+
+def test_failure_midway_leaves_the_output_folder_untouched(tmp_path, monkeypatch):
+    """A crash while writing must not leave a half-written folder (staged writes)."""
+    from model import cli
+    from model.commands import run as run_cmd
+
+    out = tmp_path / "out"
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(run_cmd, "metadata", broken)
+    with pytest.raises(RuntimeError):
+        cli.main(["run", "--out", str(out)])
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []
