@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -271,15 +272,20 @@ def _pairs(countries, rule, symmetric: bool = True) -> np.ndarray:
     return m
 
 
+@cache
+def _reference_inputs(countries: tuple[str, ...], start_year: int, until: int, threat_model: str) -> Inputs:
+    """Inputs of the default parameter set (the anchoring reference); read only."""
+    ref = Params.from_kwargs(countries=list(countries), start_year=start_year, until=until, anchor=False,
+                             threat_model=threat_model)
+    return build_inputs(ref)
+
+
 def _intercept(x: Inputs, base: Params, per_country) -> np.ndarray:
     """Intercept of the desired burden: anchored to the start year, or the baseline burden."""
     if not base["anchor"]:
         baseline = per_country("baseline_burden")
         return np.where(np.isnan(baseline), x.burden0, baseline)
-    ref = Params.from_kwargs(countries=list(x.countries), start_year=x.start_year,
-                             until=x.until, threat_model=base["threat_model"])
-    ref_x = build_inputs(ref) if ref.values != base.values else None
-    r = ref_x if ref_x is not None else x
+    r = _reference_inputs(x.countries, x.start_year, x.until, base["threat_model"])
     sched = r.schedule(x.start_year)
     threat = _threat(r, x.burden0, x.capability0, sched)
     pressure = dynamics.alliance_pressure(x.is_ally, r.insistence, REFERENCE_DEMAND, x.burden0)
