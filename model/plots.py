@@ -6,6 +6,8 @@ Tables are the per agent-year tables of :meth:`model.model.ArmsRaceModel.agent_t
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib
 
 matplotlib.use("Agg")  # files only; the browser view has its own renderer
@@ -22,6 +24,15 @@ COLORS = {"USA": "#1f4e9c", "JPN": "#c8102e", "KOR": "#4f9fd8", "PHL": "#f2a900"
 REFERENCE_LINES = {0.02: "2% (current expectation)", 0.035: "3.5% (US ask)", 0.05: "5% (NATO 2035)"}
 
 
+def _title(ax, heading: str, title: str, note: str = "") -> None:
+    """Heading in bold, then the caller's title wrapped to the axis width, then an optional note."""
+    lines = [textwrap.fill(title, 95)] if title else []
+    if note:
+        lines.append(note)
+    ax.set_title(heading, fontsize=12, fontweight="bold", loc="left", pad=10 + 14 * len(lines))
+    ax.text(0, 1.01, "\n".join(lines), transform=ax.transAxes, fontsize=9, va="bottom", color="0.25")
+
+
 def _lines(table: pd.DataFrame, var: str, scale: float, ax) -> None:
     for iso in [c for c in COUNTRIES if c in set(table["country"])]:
         rows = table[table["country"] == iso]
@@ -33,8 +44,8 @@ def _lines(table: pd.DataFrame, var: str, scale: float, ax) -> None:
 def plot_burden(table: pd.DataFrame, title: str = "") -> Figure:
     """Military burden (% of GDP) per country with the 2%, 3.5% and 5% reference lines.
 
-    North Korea's burden (about 20% of GDP) is drawn on its own inset axis scale note: the main
-    axis is limited to the other countries' range so that allies' paths stay readable.
+    North Korea's burden (about 20% of GDP, an estimate) would flatten every other line, so it is
+    stated in a note under the title instead of drawn.
     """
     fig, ax = plt.subplots(figsize=(9, 5.5), layout="constrained")
     others = table[table["country"] != "PRK"]
@@ -43,12 +54,12 @@ def plot_burden(table: pd.DataFrame, title: str = "") -> Figure:
         ax.axhline(level * 100, color="0.4", lw=0.8, ls=":")
         ax.annotate(label, (table["year"].min(), level * 100), xytext=(2, 2), textcoords="offset points",
                     fontsize=8, color="0.3")
+    note = ""
     if "PRK" in set(table["country"]):
         prk = table[table["country"] == "PRK"]["burden"] * 100
-        ax.set_title(f"{title}\nNorth Korea (estimate, not shown): {prk.iloc[0]:.1f}% → {prk.iloc[-1]:.1f}%",
-                     fontsize=11)
-    else:
-        ax.set_title(title, fontsize=11)
+        note = (f"North Korea (WMEAT estimate, off this scale): {prk.iloc[0]:.1f}% in {table['year'].min()}"
+                f" → {prk.iloc[-1]:.1f}% in {table['year'].max()}")
+    _title(ax, "Military burden by country", title, note)
     ax.set_xlabel("Year")
     ax.set_ylabel("Military spending, % of GDP")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=9, title="Country (— ally, -- rival)")
@@ -61,7 +72,7 @@ def plot_spending(table: pd.DataFrame, title: str = "") -> Figure:
     fig, ax = plt.subplots(figsize=(9, 5.5), layout="constrained")
     _lines(table, "spending", 1, ax)
     ax.set_yscale("log")
-    ax.set_title(title, fontsize=11)
+    _title(ax, "Military spending by country", title)
     ax.set_xlabel("Year")
     ax.set_ylabel("Military spending, US$ bn (constant 2023 prices, log scale)")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=9, title="Country")
@@ -73,7 +84,7 @@ def plot_threat(table: pd.DataFrame, title: str = "") -> Figure:
     """Perceived threat per country (dimensionless index; see the model documentation)."""
     fig, ax = plt.subplots(figsize=(9, 5.5), layout="constrained")
     _lines(table, "threat", 1, ax)
-    ax.set_title(title, fontsize=11)
+    _title(ax, "Perceived threat by country", title)
     ax.set_xlabel("Year")
     ax.set_ylabel("Perceived threat (hostile ÷ friendly capability, dimensionless)")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=9, title="Country")

@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         pd.DataFrame([summary]).to_csv(stage / "summary.csv", index=False)
         write_json(metadata(scenario=scenario.name, scenario_file=str(scenario.path), seed=args.seed,
                             parameters=params.values, overrides=overrides), stage / "metadata.json")
-        title = f"Scenario '{scenario.name}': {scenario.description} (seed {args.seed})"
+        title = f"Scenario '{scenario.name}' (seed {args.seed}): {scenario.description}"
         for stem, plot in RUN_FIGURES.items():
             fig = plot(table, title)
             fig.savefig(stage / f"{stem}.png", dpi=120)
