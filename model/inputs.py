@@ -251,11 +251,13 @@ def build_inputs(base: Params, varied: Mapping[str, np.ndarray] | None = None) -
     )
     bad = (burden0 < x.burden_floor) | (burden0 > x.burden_cap)
     if bad.any():
-        i = int(np.argwhere(bad)[0][-1])
+        where = tuple(np.argwhere(bad)[0])
+        run, i = where[:-1], where[-1]
+        iso = countries[i].lower()
         raise ParameterError(
-            f"The start burden of {countries[i]} ({burden0[..., i].ravel()[0]:.4f}) must lie within "
-            f"[burden_floor_{countries[i].lower()}, burden_cap_{countries[i].lower()}]. "
-            f"Got [{x.burden_floor[..., i].ravel()[0]:g}, {x.burden_cap[..., i].ravel()[0]:g}] instead.")
+            f"The start burden of {countries[i]} ({burden0[where]:.4f}) must lie within "
+            f"[burden_floor_{iso}, burden_cap_{iso}]. Got [{x.burden_floor[run + (i,)]:g}, "
+            f"{x.burden_cap[run + (i,)]:g}] instead" + (f" (run {run[0]})." if run else "."))
     x.intercept = _intercept(x, base, per_country)
     return x
 
