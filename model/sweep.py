@@ -1,0 +1,411 @@
+"""Sweeps: every run of an experiment file, in chunks, streamed to disk, resumable.
+
+The runs of an experiment (:mod:`model.experiments`) are cut into chunks of ``chunk_size``
+consecutive run ids; a chunk is one task (one task per run would cost more than the run). A chunk
+is computed by :func:`run_chunk` (in this process, or on Dask workers), which returns its tables
+already encoded as Parquet, and this process writes them and marks the chunk done. Results are
+therefore identical whatever the engine, chunk size, worker count or scheduler: seeds depend on
+the run id only.
+
+Result folder (a contract: the charts read it)::
+
+    DIR/manifest.json              experiment_file, experiment_hash (sha256 of the file bytes),
+                                   experiment (parsed, validated), base_scenario, design {kind, varied,
+                                   n_points, and for sobol problem, n, calc_second_order}, replicates,
+                                   n_runs, chunk_size, seeds {root | list}, engine, versions, code,
+                                   created_utc, chunks {"00000": {"runs": [start, stop], "done": bool}}
+    DIR/runs/chunk-00000.parquet   one row per run: run, design_point, replicate, seed, the varied
+                                   parameters, every outcome of model.outcomes.summarise, stability_radius
+    DIR/agents/chunk-00000.parquet per run, year and country: run, year, country and the kept
+                                   variables (only when the experiment keeps paths)
+
+Run ids are design-point-major: ``run = design_point * replicates + replicate``.
+
+Crash safety: each chunk file is written under a temporary name and renamed into place
+(``os.replace``), then the chunk is marked done in ``manifest.json`` (itself replaced
+atomically). A sweep killed at any moment finishes with ``resume=True`` to exactly the tables of
+an uninterrupted sweep: chunks not marked done are recomputed and overwritten; stray temporary
+files are removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from model.engine import ENGINES, agents_arrow, runs_columns, simulate
+from model.experiments import Experiment, load_experiment, run_seeds
+from model.params import ParameterError, Params
+from model.results import OutputError, check_writable, file_hash, metadata, write_json
+
+MANIFEST = "manifest.json"
+MAX_CHUNK = 1000
+"""Largest default chunk (runs): bigger chunks add memory but barely any speed to the kernel."""
+MIN_CHUNK = 100
+"""Smallest default chunk (runs): below this the per-year Python overhead dominates."""
+TMP_SUFFIX = ".tmp"
+
+
+class ResumeError(ParameterError):
+    """A sweep cannot be resumed (or would overwrite another sweep)."""
+
+
+@dataclass(frozen=True)
+class ChunkTask:
+    """Everything a worker needs to compute one chunk (picklable, small).
+
+    Attributes:
+        index: chunk number.
+        start, stop: run ids ``start..stop-1``.
+        base: parameters shared by every run.
+        varied: parameter -> (stop-start,) values of these runs.
+        design_point, replicate: (stop-start,) int64.
+        root_seed, seed_list: the experiment's seed scheme (seeds are derived in the worker).
+        engine: "fast" or "mesa".
+        variables: kept agent variables; paths: write the agents table.
+    """
+
+    index: int
+    start: int
+    stop: int
+    base: Params
+    varied: dict[str, np.ndarray]
+    design_point: np.ndarray
+    replicate: np.ndarray
+    root_seed: int | None
+    seed_list: tuple[int, ...] | None
+    engine: str
+    variables: tuple[str, ...]
+    paths: bool
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    """A computed chunk: its tables as Arrow, or already encoded as Parquet bytes (from workers).
+
+    ``agents`` is None when the experiment keeps no paths.
+    """
+
+    index: int
+    n_runs: int
+    runs: pa.Table | bytes
+    agents: pa.Table | bytes | None
+
+
+def chunk_tables(task: ChunkTask) -> ChunkResult:
+    """Compute one chunk of runs: its runs and agents tables as Arrow."""
+    run = np.arange(task.start, task.stop, dtype=np.int64)
+    seeds = run_seeds(run, task.replicate, task.root_seed, task.seed_list)
+    varied = {k: np.asarray(v) for k, v in task.varied.items()}
+    p = simulate(task.base, varied, seeds, task.engine)
+    cols = runs_columns(p, run, seeds, varied)
+    cols = {"run": cols.pop("run"), "design_point": task.design_point, "replicate": task.replicate, **cols}
+    agents = agents_arrow(p, run, task.variables) if task.paths else None
+    return ChunkResult(task.index, len(run), pa.table(cols), agents)
+
+
+def run_chunk(task: ChunkTask) -> ChunkResult:
+    """Compute one chunk (on a worker) and encode its tables as Parquet bytes, ready to write."""
+    r = chunk_tables(task)
+    return ChunkResult(r.index, r.n_runs, _parquet(r.runs), None if r.agents is None else _parquet(r.agents))
+
+
+# Dictionary encoding only where values repeat (ids, years, countries): trying it on float paths
+# costs more time than the simulation and gives larger files. Snappy: fast, and ~half the size.
+_DICTIONARY = ["run", "design_point", "replicate", "year", "country", "escalation"]
+
+
+def _parquet(table: pa.Table, where: Path | None = None) -> bytes | None:
+    """Encode ``table`` as Parquet into ``where`` (a path), or return the bytes."""
+    buf = io.BytesIO() if where is None else where
+    pq.write_table(table, buf, compression="snappy",
+                   use_dictionary=[c for c in table.column_names if c in _DICTIONARY])
+    return buf.getvalue() if where is None else None
+
+
+def chunk_tasks(exp: Experiment, chunk_size: int, indices: Iterable[int], engine: str) -> Iterator[ChunkTask]:
+    """Tasks for the given chunk numbers (lazily: the design is sliced as tasks are sent)."""
+    points = exp.points
+    for index in indices:
+        start = index * chunk_size
+        stop = min(start + chunk_size, exp.n_runs)
+        run, point, rep = exp.run_index(start, stop)
+        varied = {c: points[c].to_numpy()[point] for c in points.columns}
+        yield ChunkTask(index, start, stop, exp.base, varied, point, rep, exp.root_seed, exp.seed_list,
+                        engine, exp.variables, exp.keep_paths)
+
+
+def default_chunk_size(n_runs: int, workers: int | None) -> int:
+    """About eight chunks per worker (load balance, progress, resume granularity), within bounds."""
+    per = -(-n_runs // (8 * max(1, workers or 1)))
+    return int(min(MAX_CHUNK, max(MIN_CHUNK, per)))
+
+
+def default_out(experiment_path: str | Path) -> Path:
+    return Path("results") / Path(experiment_path).stem
+
+
+# --- the sweep ---------------------------------------------------------------------------------------
+
+def run_sweep(experiment_path: str | Path, out: str | Path | None = None, workers: int | None = None,
+              scheduler: str | None = None, resume: bool = False, engine: str = "fast",
+              chunk_size: int | None = None, progress: bool = True) -> Path:
+    """Run (or finish) every run of an experiment file and write the result folder.
+
+    Args:
+        experiment_path: the experiment TOML file.
+        out: result folder (default ``results/<file stem>``).
+        workers: run on a local Dask cluster with this many worker processes (None: in-process).
+        scheduler: address of an existing Dask scheduler (``tcp://host:port``); excludes ``workers``.
+        resume: finish the sweep already in ``out`` (same experiment file content required).
+        engine: "fast" or "mesa" (identical results; mesa is the slow reference).
+        chunk_size: runs per chunk (default: :func:`default_chunk_size`; a resumed sweep keeps its own).
+        progress: show a progress bar (runs, rate, ETA) on stderr.
+
+    Returns:
+        The result folder.
+
+    Raises:
+        ParameterError: invalid experiment file or options; ResumeError: ``out`` holds another or
+            a changed sweep, or nothing to resume from; OutputError: ``out`` cannot be written.
+    """
+    if engine not in ENGINES:
+        raise ParameterError(f"The '--engine' option must be one of {', '.join(map(repr, ENGINES))}. "
+                             f"Got {engine!r} instead.")
+    if workers is not None and scheduler is not None:
+        raise ParameterError(f"Give either '--workers' or '--scheduler', not both. Got {workers!r} and "
+                             f"{scheduler!r}.")
+    if workers is not None and (not isinstance(workers, int) or workers < 1):
+        raise ParameterError(f"The '--workers' option must be an integer >= 1. Got {workers!r} instead.")
+    if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
+        raise ParameterError(f"The '--chunk-size' option must be an integer >= 1. Got {chunk_size!r} instead.")
+    path = Path(experiment_path)
+    exp = load_experiment(path)
+    out = Path(out) if out is not None else default_out(path)
+    check_writable(out)
+    digest = file_hash(path)
+    manifest = _existing_manifest(out, resume)
+    if manifest is not None:
+        if manifest.get("experiment_hash") != digest:
+            raise ResumeError(
+                f"The experiment file {str(path)!r} changed since the sweep in {str(out)!r} started "
+                f"(sha256 {digest[:12]} != {str(manifest.get('experiment_hash'))[:12]}); run it without "
+                f"--resume into another --out.")
+        if chunk_size is not None and chunk_size != manifest["chunk_size"]:
+            raise ResumeError(f"The '--chunk-size' option must match the sweep being resumed "
+                              f"({manifest['chunk_size']}). Got {chunk_size!r} instead.")
+        chunk_size = int(manifest["chunk_size"])
+    else:
+        chunk_size = chunk_size or default_chunk_size(exp.n_runs, workers)
+        manifest = new_manifest(exp, path, digest, chunk_size, engine)
+    pending = sorted(int(k) for k, c in manifest["chunks"].items() if not c["done"])
+    done_runs = exp.n_runs - sum(c["runs"][1] - c["runs"][0] for c in manifest["chunks"].values()
+                                 if not c["done"])
+    with executor(workers, scheduler) as compute:
+        out.mkdir(parents=True, exist_ok=True)
+        for sub in ("runs", "agents") if exp.keep_paths else ("runs",):
+            (out / sub).mkdir(exist_ok=True)
+            _remove_temporaries(out / sub, ".chunk-")
+        _remove_temporaries(out, f"{MANIFEST}.")
+        _write_manifest(manifest, out)
+        with _progress(exp.n_runs, done_runs, progress, exp.name) as bar, \
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="sweep-writer") as writer:
+
+            def finish(result: ChunkResult) -> None:
+                _write_chunk(result, out)
+                manifest["chunks"][chunk_key(result.index)]["done"] = True
+                _write_manifest(manifest, out)
+                bar.update(result.n_runs)
+
+            # Encoding and writing a chunk (pyarrow, without the GIL) overlap the computation of
+            # the next one; one chunk at most waits, so memory stays flat and chunks are marked
+            # done one at a time, in the order they were written.
+            writing = None
+            for result in compute(chunk_tasks(exp, chunk_size, pending, engine)):
+                if writing is not None:
+                    writing.result()
+                writing = writer.submit(finish, result)
+            if writing is not None:
+                writing.result()
+    return out
+
+
+def chunk_key(index: int) -> str:
+    return f"{index:05d}"
+
+
+def new_manifest(exp: Experiment, path: Path, digest: str, chunk_size: int, engine: str) -> dict[str, Any]:
+    """The manifest of a new sweep, every chunk pending."""
+    chunks = {}
+    for index, start in enumerate(range(0, exp.n_runs, chunk_size)):
+        chunks[chunk_key(index)] = {"runs": [start, min(start + chunk_size, exp.n_runs)], "done": False}
+    return metadata(
+        experiment_file=str(path), experiment_hash=digest, experiment=exp.content,
+        base_scenario=exp.base_scenario, design=exp.design_record(), replicates=exp.replicates,
+        n_runs=exp.n_runs, chunk_size=chunk_size, seeds=exp.seeds_record(), engine=engine,
+        chunks=chunks)
+
+
+def read_manifest(out: str | Path) -> dict[str, Any]:
+    """The manifest of a result folder."""
+    path = Path(out) / MANIFEST
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ResumeError(f"The manifest {str(path)!r} cannot be read: {exc}.") from None
+
+
+def _existing_manifest(out: Path, resume: bool) -> dict[str, Any] | None:
+    """The manifest to resume from, or None for a fresh sweep; refuses to mix sweeps."""
+    has_manifest = (out / MANIFEST).is_file()
+    non_empty = out.is_dir() and any(out.iterdir())
+    if resume:
+        if has_manifest:
+            return read_manifest(out)
+        if non_empty:
+            raise ResumeError(f"The '--out' folder {str(out)!r} holds no sweep to resume (no {MANIFEST}) "
+                              f"and is not empty; choose another --out.")
+        return None
+    if has_manifest:
+        raise ResumeError(f"The '--out' folder {str(out)!r} already holds a sweep; use --resume to "
+                          f"finish it, or choose another --out.")
+    if non_empty:
+        raise ResumeError(f"The '--out' folder {str(out)!r} is not empty; choose another --out.")
+    return None
+
+
+def _write_manifest(manifest: dict[str, Any], out: Path) -> None:
+    tmp = out / f"{MANIFEST}.{os.getpid()}{TMP_SUFFIX}"
+    write_json(manifest, tmp)
+    os.replace(tmp, out / MANIFEST)
+
+
+def _write_chunk(result: ChunkResult, out: Path) -> None:
+    """Write a chunk's files under temporary names, then rename them into place."""
+    name = f"chunk-{chunk_key(result.index)}.parquet"
+    for sub, data in (("runs", result.runs), ("agents", result.agents)):
+        if data is None:
+            continue
+        tmp = out / sub / f".{name}.{os.getpid()}{TMP_SUFFIX}"
+        if isinstance(data, bytes):
+            tmp.write_bytes(data)
+        else:
+            _parquet(data, tmp)
+        os.replace(tmp, out / sub / name)
+
+
+def _remove_temporaries(folder: Path, prefix: str) -> None:
+    """Remove files a killed sweep left half-written (never read: chunks are renamed into place)."""
+    for p in folder.glob(f"{prefix}*{TMP_SUFFIX}"):
+        if p.is_file():
+            p.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def executor(workers: int | None, scheduler: str | None) -> Iterator[Callable[[Iterator[ChunkTask]],
+                                                                           Iterator[ChunkResult]]]:
+    """A function mapping chunk tasks to results (in completion order), on the chosen resources.
+
+    In-process when neither ``workers`` nor ``scheduler`` is given; else a Dask LocalCluster of
+    ``workers`` single-threaded processes, or the existing cluster at ``scheduler``. The cluster
+    is connected on entry, so an unreachable scheduler fails before anything is written.
+    """
+    if workers is None and scheduler is None:
+        yield lambda tasks: (chunk_tables(t) for t in tasks)
+        return
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        try:
+            client = Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError, ValueError) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ParameterError(f"The '--scheduler' address {scheduler!r} cannot be reached: {reason}.") from None
+        with client:
+            yield lambda tasks: _distributed(client, tasks)
+        return
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                      silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+        yield lambda tasks: _distributed(client, tasks)
+
+
+def _distributed(client, tasks: Iterator[ChunkTask]) -> Iterator[ChunkResult]:
+    """Keep a bounded number of chunks in flight (flat memory), yield them as they complete."""
+    from dask.distributed import as_completed
+
+    n_threads = max(1, sum(client.nthreads().values()))
+    in_flight = 2 * n_threads
+    queue = as_completed()
+    for task in tasks:
+        queue.add(client.submit(run_chunk, task, pure=False))
+        if queue.count() >= in_flight:
+            break
+    for future in queue:
+        result = future.result()
+        future.release()
+        nxt = next(tasks, None)
+        if nxt is not None:
+            queue.add(client.submit(run_chunk, nxt, pure=False))
+        yield result
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+
+def _progress(total: int, initial: int, enabled: bool, label: str):
+    if not enabled:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, unit="run", desc=label, file=sys.stderr, dynamic_ncols=True,
+                smoothing=0.1)
+
+
+def _by_index(manifest: dict[str, Any]) -> list[tuple[str, dict]]:
+    return sorted(manifest["chunks"].items(), key=lambda kv: int(kv[0]))
+
+
+def read_runs(out: str | Path) -> Any:
+    """The runs table of a result folder (done chunks only), ordered by run id."""
+    import pandas as pd
+
+    manifest = read_manifest(out)
+    files = [Path(out) / "runs" / f"chunk-{k}.parquet" for k, c in _by_index(manifest) if c["done"]]
+    if not files:
+        return pd.DataFrame()
+    return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+
+
+def read_agents(out: str | Path) -> Any:
+    """The agents table of a result folder (done chunks only), ordered by run, year, country."""
+    import pandas as pd
+
+    manifest = read_manifest(out)
+    files = [Path(out) / "agents" / f"chunk-{k}.parquet" for k, c in _by_index(manifest) if c["done"]]
+    if not files or not files[0].exists():
+        return pd.DataFrame()
+    return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+
+
+__all__ = ["run_sweep", "run_chunk", "read_manifest", "read_runs", "read_agents", "OutputError"]

@@ -1,0 +1,210 @@
+"""Batch engines (fast array kernel vs one Mesa model per run) and the stability indicator."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from model import dynamics
+from model.engine import inputs_of, run_batch, simulate_fast
+from model.inputs import build_inputs
+from model.model import ArmsRaceModel
+from model.outcomes import summarise
+from model.params import COUNTRIES, ParameterError, Params, specs
+from model.scenarios import load_scenario
+from model.stability import response_matrix, response_radius
+
+# Parameters drawn at random for the equivalence test: globals, per-country responses and
+# hostility; bounds chosen inside the declared ones so that every draw is a valid parameter set.
+RANDOM_RANGES = {
+    "us_demand": (0.0, 0.08), "us_insistence": (0.0, 3.0), "alliance_credibility": (0.0, 1.0),
+    "credibility_after": (0.0, 1.0), "partnership": (0.0, 1.0), "hostility_scale": (0.2, 2.0),
+    "threat_scale": (0.2, 4.0), "counterattack_boost": (0.0, 1.0), "depreciation": (0.03, 0.2),
+    "backlash_decay": (0.0, 1.0), "crowding_out": (0.0, 0.5), "threat_noise": (0.0, 0.3),
+    "budget_noise": (0.0, 0.2), "threat_sensitivity_chn": (0.0, 0.05), "threat_sensitivity_jpn": (0.0, 0.05),
+    "adjustment_speed_kor": (0.0, 1.0), "pressure_response_phl": (0.0, 3.0), "fiscal_drag_jpn": (0.0, 2.0),
+    "backlash_gain_usa": (0.0, 5.0), "hostility_jpn_chn": (0.0, 1.0), "hostility_chn_usa": (0.0, 1.0),
+    "burden_shifting_usa": (0.0, 2.0), "drift_rus": (-0.002, 0.002), "exo_threat_rus": (0.0, 3.0),
+}
+
+
+def random_batch(rng: np.random.Generator, r: int, k: int) -> dict[str, np.ndarray]:
+    names = rng.choice(sorted(RANDOM_RANGES), size=k, replace=False)
+    return {n: rng.uniform(*RANDOM_RANGES[n], size=r) for n in names}
+
+
+@pytest.mark.parametrize("draw", range(4))
+def test_fast_and_mesa_engines_give_identical_tables(draw):
+    rng = np.random.default_rng(1000 + draw)
+    base = Params.from_kwargs(threat_noise=0.08, budget_noise=0.05,
+                              counterattack=bool(draw % 2), credibility_shock_year=2030 * (draw % 2),
+                              until=2036)
+    varied = random_batch(rng, 5, 8)
+    seeds = rng.integers(0, 2**32, size=5)
+    runs_f, agents_f = run_batch(base, varied, seeds, engine="fast")
+    runs_m, agents_m = run_batch(base, varied, seeds, engine="mesa")
+    assert len(agents_f) == 5 * 13 * 7
+    num = agents_f.select_dtypes("number").columns
+    np.testing.assert_allclose(agents_f[num].to_numpy(), agents_m[num].to_numpy(), rtol=0, atol=1e-12)
+    # in fact bit for bit, outcomes and stability included
+    pd.testing.assert_frame_equal(agents_f, agents_m, check_exact=True)
+    pd.testing.assert_frame_equal(runs_f, runs_m, check_exact=True)
+    # noise really was on: replicates of the first parameter set with other seeds differ
+    other, _ = run_batch(base, {k: v[:1].repeat(2) for k, v in varied.items()}, [seeds[0], seeds[0] + 1])
+    assert other.regional_burden_end[0] == runs_f.regional_burden_end[0]
+    assert other.regional_burden_end[1] != other.regional_burden_end[0]
+
+
+def test_engines_agree_when_the_base_is_the_default_parameter_set():
+    # Relations varied over a base equal to the defaults: the anchor must still be the defaults.
+    base = Params.from_kwargs()
+    varied = {"alliance_credibility": np.array([0.3, 0.8]), "partnership": np.array([0.1, 0.9])}
+    runs_f, agents_f = run_batch(base, varied, [1, 2], engine="fast")
+    runs_m, agents_m = run_batch(base, varied, [1, 2], engine="mesa")
+    pd.testing.assert_frame_equal(agents_f, agents_m, check_exact=True)
+    pd.testing.assert_frame_equal(runs_f, runs_m, check_exact=True)
+
+
+def test_mesa_engine_table_is_the_models_own_table():
+    base = Params.from_kwargs(threat_noise=0.1, until=2030)
+    _, agents = run_batch(base, {"us_demand": np.array([0.04])}, [7], engine="mesa", run_ids=[42])
+    model = ArmsRaceModel(params=base.replace(us_demand=0.04), rng=7).run()
+    expected = model.agent_table()
+    assert (agents.run == 42).all()
+    pd.testing.assert_frame_equal(agents.drop(columns="run"), expected, check_exact=True, check_dtype=False)
+
+
+def test_runs_table_columns_and_outcomes():
+    base = Params.from_kwargs(until=2035)
+    runs, agents = run_batch(base, {"us_demand": np.array([0.02, 0.05])}, [3, 4], variables=("burden",))
+    outcome_cols = list(summarise(np.arange(2024, 2036), COUNTRIES, *(np.ones((12, 7)),) * 4,
+                                  np.ones(7)).keys())
+    assert list(runs.columns) == ["run", "seed", "us_demand", *outcome_cols, "stability_radius"]
+    assert runs.run.tolist() == [0, 1] and runs.seed.tolist() == [3, 4]
+    assert runs.escalation.isin(["stable", "buildup", "spiral"]).all()
+    assert list(agents.columns) == ["run", "year", "country", "burden"]
+    assert agents.year.min() == 2024 and agents.year.max() == 2035
+    assert agents.country.iloc[:7].tolist() == list(COUNTRIES)
+    # more US demand never lowers an ally's burden path (deterministic runs)
+    jpn = agents[agents.country == "JPN"].pivot(index="year", columns="run", values="burden")
+    assert (jpn[1] >= jpn[0] - 1e-15).all() and jpn[1].iloc[-1] > jpn[0].iloc[-1]
+    runs2, none = run_batch(base, {"us_demand": np.array([0.02, 0.05])}, [3, 4], paths=False)
+    assert none is None
+    pd.testing.assert_frame_equal(runs, runs2)
+
+
+def test_zero_noise_skips_draws_without_changing_results():
+    base = Params.from_kwargs(until=2032)
+    a, pa = run_batch(base, {"us_demand": np.array([0.03, 0.03])}, [1, 2])
+    b, pb = run_batch(base, {"us_demand": np.array([0.03, 0.03])}, [1, 2], engine="mesa")
+    pd.testing.assert_frame_equal(pa, pb, check_exact=True)
+    # deterministic: the two seeds give the same paths
+    cols = ["burden", "threat"]
+    np.testing.assert_array_equal(pa[pa.run == 0][cols].to_numpy(), pa[pa.run == 1][cols].to_numpy())
+
+
+def test_replicates_without_varied_parameters():
+    base = Params.from_kwargs(threat_noise=0.1, until=2030)
+    runs, agents = run_batch(base, {}, [5, 6, 7])
+    assert len(runs) == 3 and runs.final_burden_chn.nunique() == 3
+    model = ArmsRaceModel(params=base, rng=6).run()
+    np.testing.assert_array_equal(agents[agents.run == 1].burden.to_numpy(), model.agent_table().burden.to_numpy())
+
+
+def test_bad_batches_are_rejected():
+    base = Params.from_kwargs()
+    with pytest.raises(ParameterError, match="one value per seed"):
+        run_batch(base, {"us_demand": np.array([0.02, 0.03])}, [1])
+    with pytest.raises(ParameterError, match="'engine'"):
+        run_batch(base, {"us_demand": np.array([0.02])}, [1], engine="turbo")
+    with pytest.raises(ParameterError, match="'us_demand'.*0.9"):
+        run_batch(base, {"us_demand": np.array([0.9])}, [1])
+
+
+# --- stability indicator -----------------------------------------------------------------------------
+
+def linear_params(rng: np.random.Generator, n_extra: int = 0) -> Params:
+    richardson = load_scenario("richardson").params
+    kw = {"threat_scale": float(rng.uniform(0.5, 2)), "hostility_scale": float(rng.uniform(0.5, 2)),
+          "threat_sensitivity_jpn": float(rng.uniform(0, 0.5)), "threat_sensitivity_chn": float(rng.uniform(0, 0.5)),
+          "hostility_jpn_chn": float(rng.uniform(0, 1)), "hostility_chn_jpn": float(rng.uniform(0, 1))}
+    return richardson.replace(**kw)
+
+
+@pytest.mark.parametrize("draw", range(5))
+def test_linear_model_radius_is_the_analytic_reaction_matrix(draw):
+    rng = np.random.default_rng(draw)
+    p = linear_params(rng)
+    x = build_inputs(p)
+    state = x.start_state()
+    a = response_matrix(x, state)
+    s = np.array([p["threat_sensitivity_jpn"], p["threat_sensitivity_chn"]]) * p["threat_scale"]
+    h = np.array([[0.0, p["hostility_jpn_chn"]], [p["hostility_chn_jpn"], 0.0]]) * p["hostility_scale"]
+    expected = s[:, None] * h
+    np.testing.assert_allclose(a, expected, rtol=1e-7, atol=1e-12)
+    assert response_radius(x, state) == pytest.approx(np.abs(np.linalg.eigvals(expected)).max(), rel=1e-7)
+
+
+def test_richardson_condition_k_l_below_a_b():
+    # Scenario: a = b = 0.2, k = 0.1, l = 0.08 -> rho = sqrt(k*l / (a*b)) = sqrt(0.2)
+    p = load_scenario("richardson").params
+    x = build_inputs(p)
+    rho = float(response_radius(x, x.start_state()))
+    assert rho == pytest.approx(np.sqrt(0.1 * 0.08 / 0.04), rel=1e-8)
+    # Both sensitivities 0.5 * threat_scale, hostility 1: rho = 0.5 * scale, k = l = 0.2 * 0.5 * scale.
+    for scale, unstable in ((1.5, False), (1.9, False), (2.1, True), (3.0, True)):
+        q = p.replace(threat_sensitivity_chn=0.5, threat_scale=scale)
+        x = build_inputs(q)
+        k = l_ = 0.2 * 0.5 * scale
+        assert (k * l_ > 0.2 * 0.2) is unstable
+        assert (float(response_radius(x, x.start_state())) > 1) is unstable
+    # and the dynamics agree: converging to the analytic equilibrium, or running to the cap
+    s = 0.75
+    x_star = (0.01 + s * 0.015) / (1 - s * s)
+    stable = ArmsRaceModel(params=p.replace(threat_sensitivity_chn=0.5, threat_scale=1.5, until=2100), rng=0).run()
+    assert stable.countries[0].burden == pytest.approx(x_star, rel=0.05)
+    runaway = ArmsRaceModel(params=p.replace(threat_sensitivity_chn=0.5, threat_scale=3.0, until=2100), rng=0).run()
+    assert runaway.countries[0].burden == 1.0
+
+
+def test_ratio_model_radius_matches_hand_derivative():
+    base = Params.from_kwargs(counterattack=True, counterattack_year=2024, until=2030)
+    varied = {"alliance_credibility": np.array([0.3, 0.9]), "partnership": np.array([0.2, 0.7])}
+    x = build_inputs(base, varied)
+    state = x.start_state()
+    for year in x.years:
+        state = dynamics.step(state, x, year, None)
+    a = response_matrix(x, state)
+    # threat_i = hs * sum_j H_ij d_j t_j K_j / sum_j S_ij t_j K_j + exo_i, K_j = b_j g_j / delta
+    sched = x.schedule(x.until)
+    dk = state.gdp / x.depreciation                                            # dK_j / db_j
+    k_ = state.burden * dk
+    hostile = sched.doctrine * x.theatre_share * k_
+    friendly = x.theatre_share * k_
+    num = x.hostility_scale[..., None] * (x.hostility * hostile[:, None, :]).sum(-1)[..., None]
+    den = (sched.support * friendly[:, None, :]).sum(-1)[..., None]
+    d_num = x.hostility_scale[..., None] * x.hostility * (sched.doctrine * x.theatre_share * dk)[:, None, :]
+    d_den = sched.support * (x.theatre_share * dk)[:, None, :]
+    expected = x.sensitivity[..., None] * (d_num / den - num * d_den / den**2)
+    np.testing.assert_allclose(a, expected, rtol=1e-6, atol=1e-12)
+    # batched = one run at a time
+    one = build_inputs(base.replace(alliance_credibility=0.9, partnership=0.7))
+    s1 = dynamics.State(*(f[1] for f in state))
+    np.testing.assert_allclose(response_matrix(one, s1), a[1], rtol=1e-9)
+
+
+def test_fast_engine_radius_is_at_the_end_state():
+    base = Params.from_kwargs(until=2030)
+    varied = {"us_demand": np.array([0.02, 0.05])}
+    p = simulate_fast(base, varied, np.array([0, 1]))
+    x = inputs_of(base, varied, 2)
+    end = dynamics.State(*(p.values[v][:, -1] for v in dynamics.State._fields))
+    np.testing.assert_array_equal(p.radius, response_radius(x, end))
+    assert p.radius.shape == (2,) and np.all(p.radius >= 0)
+
+
+def test_random_parameters_are_within_declared_bounds():
+    table = specs()
+    for name, (lo, hi) in RANDOM_RANGES.items():
+        assert table[name].low <= lo < hi <= table[name].high, name

@@ -1,0 +1,261 @@
+"""``armsrace sweep``: result format, determinism across engines/workers/schedulers, resume, rejections."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from model.cli import main
+from model.engine import run_batch
+from model.experiments import load_experiment
+from model.outcomes import summarise
+from model.params import COUNTRIES
+from model.sweep import read_agents, read_manifest, read_runs, run_sweep
+
+SMALL = """
+# 3 x 2 grid, 3 noisy replicates: 18 runs
+[experiment]
+description = "test sweep"
+base = "baseline"
+until = 2034
+[fixed]
+threat_noise = 0.1
+budget_noise = 0.05
+[parameters]
+us_demand = [0.02, 0.035, 0.05]
+alliance_credibility = { low = 0.3, high = 0.9, steps = 2 }
+[replicates]
+count = 3
+root_seed = 99
+"""
+
+
+@pytest.fixture
+def sweep_small(tmp_path: Path) -> Path:
+    path = tmp_path / "small.toml"
+    path.write_text(SMALL)
+    return path
+
+
+def cli(*args) -> int:
+    return main(["sweep", *map(str, args), "--quiet"])
+
+
+def tables(out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return read_runs(out), read_agents(out)
+
+
+def assert_same_results(a: Path, b: Path) -> None:
+    ra, aa = tables(a)
+    rb, ab = tables(b)
+    pd.testing.assert_frame_equal(ra, rb, check_exact=True)
+    pd.testing.assert_frame_equal(aa, ab, check_exact=True)
+
+
+def test_result_format(sweep_small, tmp_path, capsys):
+    out = tmp_path / "res"
+    assert cli(sweep_small, "--out", out, "--chunk-size", 5) == 0
+    assert "18 runs" in capsys.readouterr().out
+    m = read_manifest(out)
+    for key in ("experiment_file", "experiment_hash", "experiment", "base_scenario", "design", "replicates",
+                "n_runs", "chunk_size", "seeds", "engine", "versions", "code", "created_utc", "chunks"):
+        assert key in m, key
+    import hashlib
+
+    assert m["experiment_hash"] == hashlib.sha256(sweep_small.read_bytes()).hexdigest()
+    assert m["design"] == {"kind": "grid", "varied": ["us_demand", "alliance_credibility"], "n_points": 6}
+    assert (m["replicates"], m["n_runs"], m["chunk_size"], m["seeds"], m["engine"]) == (3, 18, 5, {"root": 99}, "fast")
+    assert m["chunks"] == {"00000": {"runs": [0, 5], "done": True}, "00001": {"runs": [5, 10], "done": True},
+                           "00002": {"runs": [10, 15], "done": True}, "00003": {"runs": [15, 18], "done": True}}
+    assert m["experiment"]["parameters"]["alliance_credibility"] == {"low": 0.3, "high": 0.9,
+                                                                    "distribution": "uniform", "steps": 2}
+    assert sorted(p.name for p in (out / "runs").iterdir()) == [f"chunk-0000{i}.parquet" for i in range(4)]
+    runs, agents = tables(out)
+    outcome_cols = list(summarise(np.arange(3), COUNTRIES, *(np.ones((3, 7)),) * 4, np.ones(7)))
+    assert list(runs.columns) == ["run", "design_point", "replicate", "seed", "us_demand", "alliance_credibility",
+                                  *outcome_cols, "stability_radius"]
+    assert runs.run.tolist() == list(range(18))
+    np.testing.assert_array_equal(runs.run, runs.design_point * 3 + runs.replicate)
+    expected_seeds = [c.generate_state(1)[0] for c in np.random.SeedSequence(99).spawn(18)]
+    assert runs.seed.tolist() == expected_seeds
+    assert runs.us_demand.tolist() == [0.02] * 6 + [0.035] * 6 + [0.05] * 6
+    assert runs.alliance_credibility.tolist()[:6] == [0.3] * 3 + [0.9] * 3
+    assert runs.escalation.map(type).eq(str).all() and runs.escalation_code.dtype == np.int64
+    assert list(agents.columns) == ["run", "year", "country", "burden", "spending", "gdp", "capability",
+                                    "threat", "pressure", "backlash"]
+    assert len(agents) == 18 * 11 * 7 and agents.country.iloc[:7].tolist() == list(COUNTRIES)
+    assert (agents.drop(columns=["run", "year", "country"]).dtypes == np.float64).all()
+    # same numbers as one in-memory batch of the whole design
+    exp = load_experiment(sweep_small)
+    run, point, rep = exp.run_index(0, 18)
+    varied = {c: exp.points[c].to_numpy()[point] for c in exp.points.columns}
+    mem_runs, mem_agents = run_batch(exp.base, varied, exp.seeds(run, rep), run_ids=run)
+    pd.testing.assert_frame_equal(runs.drop(columns=["design_point", "replicate"]), mem_runs, check_exact=True)
+    pd.testing.assert_frame_equal(agents, mem_agents, check_exact=True)
+
+
+def test_keep_only_some_variables_or_no_paths(sweep_small, tmp_path):
+    sweep_small.write_text(SMALL + '[keep]\nvariables = ["threat", "burden"]\n')
+    run_sweep(sweep_small, tmp_path / "a", progress=False)
+    assert list(read_agents(tmp_path / "a").columns) == ["run", "year", "country", "burden", "threat"]
+    sweep_small.write_text(SMALL + "[keep]\npaths = false\n")
+    run_sweep(sweep_small, tmp_path / "b", progress=False)
+    assert not (tmp_path / "b" / "agents").exists() and len(read_runs(tmp_path / "b")) == 18
+
+
+def test_same_results_whatever_engine_chunking_workers_or_scheduler(sweep_small, tmp_path):
+    from dask.distributed import LocalCluster
+
+    ref = tmp_path / "inproc"
+    assert cli(sweep_small, "--out", ref) == 0
+    assert cli(sweep_small, "--out", tmp_path / "mesa", "--engine", "mesa", "--chunk-size", 7) == 0
+    assert cli(sweep_small, "--out", tmp_path / "w1", "--workers", 1, "--chunk-size", 4) == 0
+    assert cli(sweep_small, "--out", tmp_path / "w2", "--workers", 2, "--chunk-size", 3) == 0
+    with LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
+                      processes=True) as cluster:
+        assert cli(sweep_small, "--out", tmp_path / "sched", "--scheduler", cluster.scheduler_address,
+                   "--chunk-size", 5) == 0
+    for other in ("mesa", "w1", "w2", "sched"):
+        assert_same_results(ref, tmp_path / other)
+    assert len(read_manifest(tmp_path / "w2")["chunks"]) == 6
+    assert read_runs(ref).run.is_unique
+
+
+RESUMABLE = """
+[experiment]
+base = "baseline"
+until = 2035
+[fixed]
+threat_noise = 0.05
+[parameters]
+us_demand = { low = 0.02, high = 0.05, steps = 40 }
+threat_sensitivity_chn = [0.0, 0.005, 0.01]
+[replicates]
+count = 3
+root_seed = 5
+"""
+
+
+def start_sweep(path: Path, out: Path, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "model.cli", "sweep", str(path), "--out", str(out), "--quiet",
+                             *extra], cwd=path.parent, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def test_killed_sweep_resumes_to_identical_tables(tmp_path):
+    path = tmp_path / "resumable.toml"
+    path.write_text(RESUMABLE)
+    out = tmp_path / "killed"
+    # 360 runs through Mesa in chunks of 12: a few seconds, 30 chunks to kill in the middle of
+    proc = start_sweep(path, out, "--engine", "mesa", "--chunk-size", "12")
+    deadline = time.monotonic() + 60
+    done = 0
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            done = sum(c["done"] for c in json.loads((out / "manifest.json").read_text())["chunks"].values())
+        except (OSError, ValueError):
+            done = 0
+        if done >= 2:
+            break
+        time.sleep(0.02)
+    time.sleep(0.07)   # somewhere inside the next chunk or its writes
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    manifest = read_manifest(out)
+    finished = [k for k, c in manifest["chunks"].items() if c["done"]]
+    pending = [k for k, c in manifest["chunks"].items() if not c["done"]]
+    assert len(finished) >= 2 and pending, "the sweep should have been killed mid-way"
+    # what a kill can leave: a half-written temporary file, a renamed chunk not yet marked done
+    (out / "runs" / f".chunk-{pending[0]}.parquet.123.tmp").write_bytes(b"half")
+    (out / "agents" / f"chunk-{pending[-1]}.parquet").write_bytes(b"not parquet")
+
+    assert cli(path, "--out", out, "--resume") == 0
+    assert not list((out / "runs").glob("*.tmp")) and not list((out / "agents").glob("*.tmp"))
+    assert all(c["done"] for c in read_manifest(out)["chunks"].values())
+
+    fresh = tmp_path / "fresh"
+    assert cli(path, "--out", fresh) == 0
+    assert_same_results(out, fresh)
+    runs = read_runs(out)
+    assert runs.run.tolist() == list(range(360)) and read_agents(out).groupby("run").size().eq(12 * 7).all()
+
+
+def test_resume_of_a_finished_sweep_does_nothing(sweep_small, tmp_path):
+    out = tmp_path / "r"
+    run_sweep(sweep_small, out, progress=False)
+    before = {p: p.stat().st_mtime_ns for p in (out / "runs").iterdir()}
+    run_sweep(sweep_small, out, resume=True, progress=False)
+    assert {p: p.stat().st_mtime_ns for p in (out / "runs").iterdir()} == before
+
+
+def test_resume_with_changed_experiment_is_refused(sweep_small, tmp_path, capsys):
+    out = tmp_path / "r"
+    assert cli(sweep_small, "--out", out) == 0
+    sweep_small.write_text(SMALL.replace("count = 3", "count = 4"))
+    capsys.readouterr()
+    assert cli(sweep_small, "--out", out, "--resume") == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "changed" in err and "small.toml" in err and "--resume" in err
+    assert read_manifest(out)["n_runs"] == 18
+
+
+def test_existing_sweep_is_not_overwritten_without_resume(sweep_small, tmp_path, capsys):
+    out = tmp_path / "r"
+    assert cli(sweep_small, "--out", out) == 0
+    capsys.readouterr()
+    assert cli(sweep_small, "--out", out) == 2
+    err = capsys.readouterr().err
+    assert "--resume" in err and "--out" in err and str(out) in err
+    # a chunk size other than the sweep's own cannot resume it
+    assert cli(sweep_small, "--out", out, "--resume", "--chunk-size", 2) == 2
+    assert "chunk-size" in capsys.readouterr().err
+
+
+def test_default_out_is_results_stem_in_cwd(sweep_small, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert run_sweep(sweep_small, progress=False) == Path("results") / "small"
+    assert (tmp_path / "results" / "small" / "manifest.json").is_file()
+
+
+BAD_FILES = [
+    ("unknown parameter", "[parameters]\nus_demandd = [0.02]\n", "parameters.us_demandd"),
+    ("empty range", "[parameters]\nus_demand = { low = 0.03, high = 0.03, steps = 2 }\n", "empty"),
+    ("empty list", "[parameters]\nus_demand = []\n", "must not be empty"),
+    ("lower > upper", "[parameters]\nus_demand = { low = 0.05, high = 0.02, steps = 2 }\n", "low > high"),
+    ("unknown design", '[parameters]\nus_demand = [0.02]\n[design]\nkind = "morris"\n', "'morris'"),
+    ("zero replicates", "[parameters]\nus_demand = [0.02]\n[replicates]\ncount = 0\n", "replicates.count"),
+    ("malformed TOML", "[parameters]\nus_demand = [0.02\n", "not valid TOML"),
+]
+
+
+@pytest.mark.parametrize("case,text,fragment", BAD_FILES, ids=[b[0] for b in BAD_FILES])
+def test_bad_experiment_file_through_cli(tmp_path, capsys, case, text, fragment):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    out = tmp_path / "out"
+    assert cli(path, "--out", out) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("armsrace sweep: error: ") and err.count("\n") == 1
+    assert "bad.toml" in err and fragment in err
+    assert not out.exists()
+
+
+def test_bad_options_through_cli(sweep_small, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert cli(sweep_small, "--out", out, "--workers", 0) == 2
+    assert "'--workers'" in capsys.readouterr().err
+    assert cli(sweep_small, "--out", out, "--workers", 2, "--scheduler", "tcp://127.0.0.1:1") == 2
+    assert "not both" in capsys.readouterr().err
+    assert cli(sweep_small, "--out", out, "--chunk-size", 0) == 2
+    assert not out.exists()
+    (out / "x").mkdir(parents=True)
+    assert cli(sweep_small, "--out", out) == 2
+    assert "not empty" in capsys.readouterr().err
