@@ -1,0 +1,48 @@
+"""``armsrace compare``: overlay the charts of several sweep results and tabulate their differences."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+ORDER = 60
+
+HELP = """\
+Compare two or more sweep result folders (the output of 'armsrace sweep'); the first is the
+reference. Writes, in --out (default results/compare-<A>-vs-<B>):
+  differences.csv, differences.md   mean of each key outcome per experiment (escalation shares,
+                               regional growth and burden, security-dilemma index, final burdens,
+                               allies' crossings of 2/3.5/5%) with 95% intervals, and the difference
+                               against the first with its 95% interval. Intervals: Student-t over
+                               replicate means (2+ replicates) or over runs; differences: Welch.
+  fan_chart                    every experiment's median and 5-95% burden band, per country
+  outcome_distributions        the outcome distributions overlaid
+  phase_* / response_*         side by side on one colour scale, when the experiments vary the
+                               same first two (or one) parameters
+  compare.json                 the compared folders, their experiment hashes and provenance
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("compare", help="compare sweep results: overlaid charts and a table of differences",
+                       description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("dirs", type=Path, nargs="+", metavar="DIR",
+                   help="result folders written by 'armsrace sweep' (at least two; the first is the reference)")
+    p.add_argument("--out", type=Path, default=None, metavar="DIR",
+                   help="output folder (default: results/compare-<A>-vs-<B>)")
+    p.add_argument("--format", default="png,svg", metavar="FMT[,FMT]",
+                   help="image formats, comma-separated: png, svg, pdf (default: png,svg)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from model.compare import compare, default_out
+
+    out = args.out or default_out(args.dirs)
+    result = compare(args.dirs, out, formats=args.format)
+    spiral = result.table[result.table["outcome"] == "share_spiral"].set_index("experiment")["mean"]
+    growth = result.table[result.table["outcome"] == "regional_spending_growth"].set_index("experiment")["mean"]
+    parts = [f"{lab}: spiral {spiral.get(lab, float('nan')):.0f}%, growth {growth.get(lab, float('nan')):+.0f}%"
+             for lab in result.labels]
+    print(f"{'; '.join(parts)}; wrote {out}/")
+    return 0

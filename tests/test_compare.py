@@ -1,0 +1,211 @@
+"""Comparing sweep results (model/compare.py): the difference table by hand, the files, the command line."""
+
+from __future__ import annotations
+
+import json
+import math
+import textwrap
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from fixtures_results import assert_valid_image, grid_points, write_grid, write_lhs, write_result
+from scipy import stats
+
+from model.cli import main
+from model.compare import compare, default_out, difference_table, mean_interval
+from model.params import ParameterError
+from model.sweep_plots import load_results
+
+POINTS = {"us_demand": [0.02, 0.035, 0.05], "alliance_credibility": [0.4, 0.8]}
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("cmp")
+    return {
+        "low": write_result(root / "low", "grid", grid_points(POINTS), 3, seed=1),
+        "high": write_result(root / "high", "grid", grid_points({**POINTS, "us_demand": [0.03, 0.045, 0.06]}), 4,
+                             seed=2, base_scenario="us_demand_3_5"),
+        "lhs": write_lhs(root / "lhs", n=60, agents=False),
+        "grid3": write_grid(root / "grid3", replicates=2),
+    }
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def _by_hand(runs: pd.DataFrame, values: pd.Series) -> tuple[float, float, float, float]:
+    """Mean, se, interval of the mean of replicate means (t, R-1 df)."""
+    m = values.groupby(runs["replicate"]).mean()
+    r = len(m)
+    se = m.std(ddof=1) / math.sqrt(r)
+    half = stats.t.ppf(0.975, r - 1) * se
+    return m.mean(), se, m.mean() - half, m.mean() + half
+
+
+def test_difference_table_matches_hand_computed_means_intervals_and_differences(folders):
+    a, b = load_results(folders["low"]), load_results(folders["high"])
+    table = difference_table([a, b]).set_index(["outcome", "experiment"])
+    for outcome, values in [("regional_spending_growth", lambda r: r["regional_spending_growth"] * 100),
+                            ("share_spiral", lambda r: (r["escalation"] == "spiral") * 100.0),
+                            ("final_burden_jpn", lambda r: r["final_burden_jpn"] * 100),
+                            ("security_dilemma_index", lambda r: r["security_dilemma_index"])]:
+        ma, sa, la, ha = _by_hand(a.runs, values(a.runs))
+        mb, sb, lb, hb = _by_hand(b.runs, values(b.runs))
+        ra, rb = table.loc[(outcome, "low")], table.loc[(outcome, "high")]
+        assert ra["mean"] == pytest.approx(ma) and rb["mean"] == pytest.approx(mb)
+        assert ra["mean"] == pytest.approx(values(a.runs).mean())  # balanced: also the mean over runs
+        assert (ra["ci_low"], ra["ci_high"]) == pytest.approx((la, ha))
+        assert (rb["ci_low"], rb["ci_high"]) == pytest.approx((lb, hb))
+        assert ra["ci_basis"] == "replicates" and ra["n_units"] == 3 and rb["n_units"] == 4
+        assert ra["diff_vs_first"] == 0 and np.isnan(ra["diff_low"])
+        d = mb - ma
+        if sa == sb == 0:  # the same value in every replicate: a degenerate interval
+            half = 0.0
+        else:
+            df = (sa**2 + sb**2) ** 2 / (sa**4 / 2 + sb**4 / 3)
+            half = stats.t.ppf(0.975, df) * math.sqrt(sa**2 + sb**2)
+        assert rb["diff_vs_first"] == pytest.approx(d)
+        assert (rb["diff_low"], rb["diff_high"]) == pytest.approx((d - half, d + half))
+    assert table.loc[("final_burden_jpn", "high"), "unit"] == "% of GDP"
+    assert table.loc[("share_spiral", "high"), "base_scenario"] == "us_demand_3_5"
+
+
+def test_one_replicate_uses_runs_and_crossings_split_into_share_and_year(folders):
+    res = load_results(folders["lhs"])
+    est = mean_interval(res.runs["regional_spending_growth"], res.runs["replicate"])
+    v = res.runs["regional_spending_growth"]
+    half = stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v))
+    assert est["ci_basis"] == "runs" and est["n_units"] == len(v)
+    assert (est["ci_low"], est["ci_high"]) == pytest.approx((v.mean() - half, v.mean() + half))
+    table = difference_table([res, load_results(folders["low"])]).set_index(["outcome", "experiment"])
+    crossed = table.loc[("crossed_3_5pct_jpn", "lhs"), "mean"]
+    assert crossed == pytest.approx(res.runs["cross_3_5pct_jpn"].notna().mean() * 100)
+    year = table.loc[("cross_3_5pct_jpn", "lhs"), "mean"]
+    assert year == pytest.approx(res.runs["cross_3_5pct_jpn"].mean())  # NaN (never) left out
+
+
+def test_compare_writes_tables_charts_and_provenance(folders, tmp_path):
+    out = tmp_path / "out"
+    result = compare([folders["low"], folders["high"]], out, formats=("png", "svg"))
+    names = {p.name for p in result.paths}
+    assert {"differences.csv", "differences.md", "compare.json", "fan_chart.png", "outcome_distributions.svg",
+            "phase_escalation.png", "phase_regional_spending_growth.png"} <= names
+    for p in result.paths:
+        assert p.exists()
+        if p.suffix in (".png", ".svg"):
+            assert_valid_image(p)
+    csv = pd.read_csv(out / "differences.csv")
+    assert set(csv["experiment"]) == {"low", "high"}
+    pd.testing.assert_frame_equal(csv, result.table, check_dtype=False)
+    md = (out / "differences.md").read_text()
+    assert md.startswith("# Comparison: low vs high")
+    assert "| high − low |" in md.splitlines()[-len(csv["outcome"].unique()) - 2]
+    growth = result.table.set_index(["outcome", "experiment"]).loc[("regional_spending_growth", "high")]
+    assert f"{growth['mean']:.1f}" in md
+    meta = json.loads((out / "compare.json").read_text())
+    assert [i["label"] for i in meta["inputs"]] == ["low", "high"]
+    assert meta["inputs"][1]["base_scenario"] == "us_demand_3_5"
+
+
+def test_compare_overlays_only_what_the_results_share(folders, tmp_path):
+    # grid3 varies (us_demand, alliance_credibility, threat_scale); lhs has no agent tables and four
+    # parameters; both start with the same two, so their phase diagrams go side by side.
+    result = compare([folders["grid3"], folders["lhs"]], tmp_path / "o1", formats="png")
+    names = {p.name for p in result.paths}
+    assert "phase_escalation.png" in names and "fan_chart.png" in names
+    md = (tmp_path / "o1" / "differences.md").read_text()
+    assert "different parameters or designs" in md
+    one = write_result(tmp_path / "one", "grid", grid_points({"threat_scale": [0.5, 1.0, 2.0]}), 2, agents=False)
+    result = compare([one, folders["low"]], tmp_path / "o2", formats="png")
+    names = {p.name for p in result.paths}
+    assert not any(n.startswith(("phase_", "response_")) for n in names)
+    assert "fan_chart.png" in names  # drawn from the one result that has agent tables
+
+
+def test_same_folder_names_get_unique_labels(folders, tmp_path):
+    other = write_result(tmp_path / "copy" / "low", "grid", grid_points(POINTS), 2, agents=False)
+    result = compare([folders["low"], other], tmp_path / "o", formats="png")
+    assert len(set(result.labels)) == 2 and all("low" in lab for lab in result.labels)
+
+
+def test_compare_rejects_bad_input(folders, tmp_path):
+    with pytest.raises(ParameterError, match="at least two"):
+        compare([folders["low"]], tmp_path / "o")
+    with pytest.raises(ParameterError, match="nowhere"):
+        compare([folders["low"], tmp_path / "nowhere"], tmp_path / "o")
+    assert not (tmp_path / "o").exists()
+
+
+def test_cli_compare_default_out(folders, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert default_out([folders["low"], folders["high"]]) == Path("results/compare-low-vs-high")
+    assert main(["compare", str(folders["low"]), str(folders["high"]), "--format", "png"]) == 0
+    out = tmp_path / "results" / "compare-low-vs-high"
+    assert (out / "differences.md").is_file() and (out / "differences.csv").is_file()
+    assert_valid_image(out / "outcome_distributions.png")
+    assert "wrote results/compare-low-vs-high" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("case", ["missing", "no_manifest", "no_runs", "single"])
+def test_cli_compare_bad_input_exits_2_with_one_line(folders, tmp_path, capsys, case):
+    bad = {"missing": tmp_path / "nowhere", "no_manifest": tmp_path / "plain", "no_runs": tmp_path / "empty",
+           "single": None}[case]
+    if case == "no_manifest":
+        bad.mkdir()
+    if case == "no_runs":
+        bad.mkdir()
+        (bad / "manifest.json").write_text(json.dumps({"design": {"kind": "grid", "varied": ["us_demand"]}}))
+    dirs = [str(folders["low"])] + ([str(bad)] if bad else [])
+    assert main(["compare", *dirs, "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("armsrace compare: error:") and "\n" not in err
+    assert str(bad) in err if bad else "at least two" in err
+    assert not (tmp_path / "o").exists()
+
+
+TINY = """\
+[experiment]
+description = "tiny comparison sweep"
+base = "{base}"
+until = 2030
+
+[fixed]
+threat_noise = 0.05
+
+[parameters]
+alliance_credibility = [0.4, 0.8]
+
+[design]
+kind = "grid"
+
+[replicates]
+count = 3
+root_seed = 5
+
+[keep]
+paths = true
+"""
+
+
+def test_end_to_end_compare_of_two_real_sweeps(tmp_path):
+    sweep = pytest.importorskip("model.sweep")
+    dirs = []
+    for base in ("baseline", "us_demand_3_5"):
+        exp = tmp_path / f"{base}.toml"
+        exp.write_text(textwrap.dedent(TINY.format(base=base)))
+        dirs.append(sweep.run_sweep(exp, out=tmp_path / base, progress=False))
+    result = compare(dirs, tmp_path / "cmp", formats="png")
+    t = result.table.set_index(["outcome", "experiment"])
+    a, b = (load_results(d).runs for d in dirs)
+    assert t.loc[("final_burden_jpn", "us_demand_3_5"), "diff_vs_first"] == pytest.approx(
+        (b["final_burden_jpn"].mean() - a["final_burden_jpn"].mean()) * 100)
+    assert t.loc[("final_burden_jpn", "us_demand_3_5"), "diff_vs_first"] > 0  # a higher US demand
+    assert_valid_image(tmp_path / "cmp" / "response_escalation.png")
+    assert_valid_image(tmp_path / "cmp" / "fan_chart.png")

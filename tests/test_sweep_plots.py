@@ -1,0 +1,366 @@
+"""Charts of sweep results (model/sweep_plots.py) on synthetic result folders and on a real small sweep."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from fixtures_results import (
+    ISHIGAMI_S1,
+    ISHIGAMI_ST,
+    SOBOL_PROBLEM,
+    assert_valid_image,
+    grid_points,
+    write_grid,
+    write_lhs,
+    write_result,
+    write_sobol,
+)
+
+from model.cli import main
+from model.params import ParameterError
+from model.plots import COLORS
+from model.sweep_plots import (
+    fan_chart,
+    load_results,
+    outcome_distributions,
+    phase_diagram,
+    response_curve,
+    sobol_indices,
+    sobol_table,
+    write_plots,
+)
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("results")
+    return {
+        "grid": write_grid(root / "grid"),
+        "grid2d": write_grid(root / "grid2d", three=False),
+        "lhs": write_lhs(root / "lhs"),
+        "sobol": write_sobol(root / "sobol"),
+        "one": write_result(root / "one", "grid", grid_points({"us_demand": [0.02, 0.03, 0.04, 0.05]}), 4,
+                            agents=False),
+    }
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def _texts(fig) -> str:
+    parts = [fig._suptitle.get_text() if fig._suptitle else ""]
+    for ax in fig.axes:
+        parts += [ax.get_title(), ax.get_xlabel(), ax.get_ylabel()]
+    return "\n".join(parts)
+
+
+def _assert_labelled(fig, legend: bool = True) -> None:
+    """A title, every visible axes titled or labelled on both axes of its row/column, a legend."""
+    assert fig._suptitle is not None and fig._suptitle.get_text().strip()
+    axes = [ax for ax in fig.axes if ax.get_visible() and ax.get_label() != "<colorbar>"]
+    assert axes
+    assert any(ax.get_xlabel() for ax in axes) and any(ax.get_ylabel() for ax in axes)
+    for ax in axes:
+        assert ax.get_title() or ax.get_title(loc="left") or ax.get_xlabel(), ax
+    if legend:
+        assert fig.legends or any(ax.get_legend() for ax in fig.axes)
+
+
+# ---------------------------------------------------------------------------------------------- loading
+
+def test_load_results_reads_manifest_runs_and_agents_lazily(folders):
+    res = load_results(folders["grid"])
+    assert res.kind == "grid" and res.varied == ["us_demand", "alliance_credibility", "threat_scale"]
+    assert res.replicates == 3 and res.n_points == 48 and len(res.runs) == 144
+    assert res.runs["run"].tolist() == list(range(144))  # concatenated chunks, in run order
+    assert "stability_radius" in res.outcomes and "us_demand" not in res.outcomes
+    assert "agents" not in res.__dict__  # not read yet
+    assert len(res.agents) == 144 * 17 * 7
+    assert set(res.agents["country"]) == set(COLORS)
+
+
+@pytest.mark.parametrize("case", ["missing", "file", "no_manifest", "bad_manifest", "no_design", "no_runs"])
+def test_load_results_rejects_bad_folders_with_one_line_naming_the_folder(tmp_path, case):
+    folder = tmp_path / f"bad-{case}"
+    if case == "file":
+        folder.write_text("x")
+    elif case != "missing":
+        folder.mkdir()
+    if case == "bad_manifest":
+        (folder / "manifest.json").write_text("{not json")
+    if case == "no_design":
+        (folder / "manifest.json").write_text(json.dumps({"replicates": 1}))
+    if case == "no_runs":
+        (folder / "manifest.json").write_text(json.dumps({"design": {"kind": "grid", "varied": ["us_demand"]}}))
+        (folder / "runs").mkdir()
+    with pytest.raises(ParameterError) as err:
+        load_results(folder)
+    msg = str(err.value)
+    assert str(folder) in msg and "\n" not in msg
+
+
+# ---------------------------------------------------------------------------------------------- phase diagrams
+
+def test_phase_diagram_escalation_facets_over_the_third_grid_parameter(folders):
+    fig = phase_diagram(load_results(folders["grid"]))
+    _assert_labelled(fig)
+    panels = [ax for ax in fig.axes if ax.collections]
+    assert [ax.get_title() for ax in panels] == ["threat_scale = 0.5", "threat_scale = 1", "threat_scale = 2.5"]
+    assert panels[0].get_xlabel() == "us_demand (% of GDP)"
+    assert [t.get_text() for t in panels[0].get_xticklabels()] == ["2", "3", "3.5", "5"]
+    assert {t.get_text() for t in fig.legends[0].get_texts()} >= {"stable", "buildup", "spiral"}
+
+
+def test_phase_diagram_share_per_cell_matches_the_runs(folders):
+    res = load_results(folders["grid2d"])
+    fig = phase_diagram(res, x="us_demand", y="alliance_credibility", outcome="escalating_share")
+    _assert_labelled(fig, legend=False)
+    mesh = fig.axes[0].collections[0]
+    shown = np.ma.filled(mesh.get_array(), np.nan).reshape(4, 4)  # (y, x)
+    expected = (res.runs.assign(esc=res.runs["escalation"] != "stable")
+                .groupby(["alliance_credibility", "us_demand"])["esc"].mean().unstack().to_numpy() * 100)
+    np.testing.assert_allclose(shown, expected)
+    assert any("% of runs" in ax.get_ylabel() for ax in fig.axes)  # the colour bar says what and in which unit
+
+
+def test_phase_diagram_growth_on_lhs_pools_the_other_parameters_and_says_so(folders):
+    res = load_results(folders["lhs"])
+    fig = phase_diagram(res, outcome="regional_spending_growth")
+    _assert_labelled(fig, legend=False)
+    assert "Pooled over threat_scale, hostility_scale" in fig._suptitle.get_text()
+    mesh = fig.axes[0].collections[0]
+    values = np.ma.filled(mesh.get_array(), np.nan)
+    lo, hi = res.runs["regional_spending_growth"].min() * 100, res.runs["regional_spending_growth"].max() * 100
+    assert np.nanmin(values) >= lo - 1e-9 and np.nanmax(values) <= hi + 1e-9
+    assert "median per cell" in _texts(fig)
+
+
+def test_phase_diagram_explicit_facet_and_bad_arguments(folders):
+    res = load_results(folders["lhs"])
+    fig = phase_diagram(res, x="threat_scale", y="us_demand", facet="hostility_scale")
+    assert len([ax for ax in fig.axes if ax.collections and ax.get_label() != "<colorbar>"]) == 3
+    with pytest.raises(ParameterError, match="not varied"):
+        phase_diagram(res, x="depreciation", y="us_demand")
+    with pytest.raises(ParameterError, match="no outcome 'nonsense'"):
+        phase_diagram(res, outcome="nonsense")
+    with pytest.raises(ParameterError, match="needs 2"):
+        phase_diagram(load_results(folders["one"]))
+
+
+def test_response_curve_for_one_parameter_sweeps(folders):
+    res = load_results(folders["one"])
+    fig = response_curve(res, outcome="escalation")
+    _assert_labelled(fig)
+    bars = [p for p in fig.axes[0].patches]
+    assert len(bars) == 4 * 3  # four values x three stacked classes
+    fig = response_curve(res, outcome="regional_spending_growth")
+    _assert_labelled(fig)
+    med = fig.axes[0].get_lines()[0].get_ydata()
+    expected = res.runs.groupby("us_demand")["regional_spending_growth"].median().to_numpy() * 100
+    np.testing.assert_allclose(med, expected)
+
+
+# ---------------------------------------------------------------------------------------------- fan chart
+
+def test_fan_chart_medians_bands_and_reference_lines(folders):
+    res = load_results(folders["grid"])
+    fig = fan_chart(res)
+    _assert_labelled(fig)
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in panels][:2] == ["United States (USA)", "Japan (JPN)"]
+    assert len(panels) == 6 and "North Korea" in fig._suptitle.get_text()  # PRK left out, stated
+    jpn = panels[1]
+    median = [ln for ln in jpn.get_lines() if len(ln.get_xdata()) > 2][0]
+    assert median.get_color() == COLORS["JPN"]
+    a = res.agents[res.agents["country"] == "JPN"]
+    np.testing.assert_allclose(median.get_ydata(), a.groupby("year")["burden"].median().to_numpy() * 100)
+    levels = sorted(ln.get_ydata()[0] for ln in jpn.get_lines() if len(ln.get_xdata()) == 2)
+    np.testing.assert_allclose(levels, [2.0, 3.5, 5.0])
+    assert "% of GDP" in _texts(fig)
+
+
+def test_fan_chart_subset_sampling_and_missing_agents(folders):
+    res = load_results(folders["grid"])
+    fig = fan_chart(res, countries=["jpn", "PRK"], max_runs=50)
+    assert [ax.get_title() for ax in fig.axes if ax.get_visible()] == ["Japan (JPN)", "North Korea (PRK)"]
+    assert "sample of 50 runs" in fig._suptitle.get_text()
+    with pytest.raises(ParameterError, match="no agent tables"):
+        fan_chart(load_results(folders["sobol"]))
+    with pytest.raises(ParameterError, match="Unknown country"):
+        fan_chart(res, countries=["XXX"])
+
+
+# ---------------------------------------------------------------------------------------------- distributions
+
+def test_outcome_distributions_panels_and_class_shares(folders):
+    res = load_results(folders["lhs"])
+    fig = outcome_distributions(res)
+    _assert_labelled(fig)
+    assert len(fig.axes) == 4
+    titles = [ax.get_title(loc="left") for ax in fig.axes]
+    assert titles[0].startswith("(a) Escalation") and titles[3].startswith("(d) Allies")
+    heights = [p.get_height() for p in fig.axes[0].patches]
+    shares = res.runs["escalation"].value_counts(normalize=True).reindex(["stable", "buildup", "spiral"]) * 100
+    np.testing.assert_allclose(heights, shares.fillna(0).to_numpy())
+    assert fig.axes[3].get_ylabel() == "Final military burden (% of GDP)"
+
+
+# ---------------------------------------------------------------------------------------------- Sobol
+
+def test_sobol_indices_recover_ishigami(folders):
+    res = load_results(folders["sobol"])
+    table = sobol_table(res, ["regional_spending_growth"]).set_index("parameter")
+    assert table.index.tolist() == SOBOL_PROBLEM["names"]
+    np.testing.assert_allclose(table["S1"], ISHIGAMI_S1, atol=0.1)
+    np.testing.assert_allclose(table["ST"], ISHIGAMI_ST, atol=0.1)
+    assert (table["S1_conf"] > 0).all() and (table["ST_conf"] < 0.2).all()
+    fig = sobol_indices(res, ["regional_spending_growth", "spiral_share"])
+    _assert_labelled(fig)
+    assert "Sobol" in fig._suptitle.get_text()
+    assert [ax.get_title() for ax in fig.axes[:2]] == ["Regional military spending growth over the run",
+                                                       "Runs ending in a spiral"]
+
+
+def test_sobol_rejects_other_designs_and_unusable_outcomes(folders):
+    with pytest.raises(ParameterError, match="'grid' design"):
+        sobol_indices(load_results(folders["grid"]))
+    with pytest.raises(ParameterError, match="missing values"):
+        sobol_table(load_results(folders["sobol"]), ["cross_5pct_phl"])
+
+
+# ---------------------------------------------------------------------------------------------- writing
+
+def test_write_plots_grid_png_and_svg(folders):
+    paths = write_plots(folders["grid"])
+    out = folders["grid"] / "plots"
+    names = {p.name for p in paths}
+    for stem in ("phase_escalation", "phase_spiral_share", "phase_regional_spending_growth", "fan_chart",
+                 "outcome_distributions"):
+        assert {f"{stem}.png", f"{stem}.svg"} <= names
+    assert "sobol_indices.csv" not in names
+    for p in paths:
+        assert p.parent == out and p.exists()
+        if p.suffix in (".png", ".svg"):
+            assert_valid_image(p)
+    index = json.loads((out / "plots.json").read_text())
+    assert [e["stem"] for e in index["plots"]][0] == "phase_escalation"
+    assert not [p for p in folders["grid"].iterdir() if p.name.startswith(".")]  # no staging left
+
+
+def test_write_plots_sobol_writes_indices_table(folders, tmp_path):
+    out = tmp_path / "charts"
+    paths = write_plots(folders["sobol"], out=out, formats="png")
+    names = {p.name for p in paths}
+    assert {"sobol_indices.png", "sobol_indices.csv", "outcome_distributions.png"} <= names
+    assert "fan_chart.png" not in names  # no agent tables
+    table = pd.read_csv(out / "sobol_indices.csv")
+    assert list(table.columns) == ["outcome", "parameter", "S1", "S1_conf", "ST", "ST_conf"]
+    row = table[(table["outcome"] == "regional_spending_growth") & (table["parameter"] == "alliance_credibility")]
+    assert abs(row["S1"].iloc[0] - ISHIGAMI_S1[1]) < 0.1
+    assert_valid_image(out / "sobol_indices.png")
+
+
+def test_write_plots_is_atomic_and_checks_formats(folders, tmp_path, monkeypatch):
+    import model.sweep_plots as sp
+
+    with pytest.raises(ParameterError, match="'--format'"):
+        write_plots(folders["one"], out=tmp_path / "x", formats="png,gif")
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("drawing failed")
+
+    monkeypatch.setattr(sp, "outcome_distributions", boom)
+    with pytest.raises(RuntimeError):
+        write_plots(folders["one"], out=tmp_path / "atomic", formats="png")
+    assert not (tmp_path / "atomic").exists()
+    assert not list(tmp_path.glob(".atomic*"))
+
+
+# ---------------------------------------------------------------------------------------------- command line
+
+def test_cli_plot(folders, tmp_path, capsys):
+    out = tmp_path / "cli-plots"
+    assert main(["plot", str(folders["one"]), "--out", str(out), "--format", "png"]) == 0
+    assert "wrote" in capsys.readouterr().out
+    assert_valid_image(out / "response_escalation.png")
+    assert not list(out.glob("*.svg"))
+
+
+@pytest.mark.parametrize("case", ["missing", "no_manifest", "no_runs", "format"])
+def test_cli_plot_bad_input_exits_2_with_one_line(folders, tmp_path, capsys, case):
+    folder = {"missing": tmp_path / "nowhere", "no_manifest": tmp_path, "no_runs": tmp_path / "empty",
+              "format": folders["one"]}[case]
+    if case == "no_runs":
+        folder.mkdir()
+        (folder / "manifest.json").write_text(json.dumps({"design": {"kind": "grid", "varied": []}}))
+    args = ["plot", str(folder), "--out", str(tmp_path / "o")] + (["--format", "bmp"] if case == "format" else [])
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("armsrace plot: error:") and "\n" not in err
+    assert (str(folder) in err) if case != "format" else "'--format'" in err
+    assert not (tmp_path / "o").exists()
+
+
+# ---------------------------------------------------------------------------------------------- real sweep
+
+TINY = """\
+[experiment]
+description = "tiny test sweep"
+base = "baseline"
+until = 2030
+
+[fixed]
+threat_noise = 0.05
+budget_noise = 0.02
+
+[parameters]
+us_demand = [0.02, 0.035, 0.05]
+alliance_credibility = [0.4, 0.8]
+
+[design]
+kind = "grid"
+
+[replicates]
+count = 2
+root_seed = 3
+
+[keep]
+paths = true
+"""
+
+
+def test_end_to_end_on_a_real_small_sweep(tmp_path):
+    sweep = pytest.importorskip("model.sweep")
+    exp = tmp_path / "tiny.toml"
+    exp.write_text(textwrap.dedent(TINY))
+    folder = sweep.run_sweep(exp, out=tmp_path / "tiny", progress=False)
+    res = load_results(folder)
+    assert res.kind == "grid" and len(res.runs) == 12 and res.has_agents
+    assert main(["plot", str(folder), "--format", "png"]) == 0
+    for stem in ("phase_escalation", "phase_regional_spending_growth", "fan_chart", "outcome_distributions"):
+        assert_valid_image(folder / "plots" / f"{stem}.png")
+    fig = fan_chart(res, countries=["JPN"])
+    jpn = res.agents[res.agents["country"] == "JPN"].groupby("year")["burden"].median().to_numpy() * 100
+    median = [ln for ln in fig.axes[0].get_lines() if len(ln.get_xdata()) > 2][0]
+    np.testing.assert_allclose(median.get_ydata(), jpn)
+
+
+def test_unfinished_sweep_is_drawn_and_says_so(folders, tmp_path):
+    import shutil
+
+    folder = shutil.copytree(folders["grid"], tmp_path / "partial")
+    chunks = sorted((folder / "runs").glob("chunk-*.parquet"))
+    chunks[-1].unlink()  # an interrupted sweep: the last chunk was never written
+    res = load_results(folder)
+    assert len(res.runs) < res.expected_runs
+    assert "Unfinished sweep" in outcome_distributions(res)._suptitle.get_text()
+    phase_diagram(res)  # cells without runs are drawn grey, not an error
