@@ -1,0 +1,233 @@
+"""Out-of-sample check of the calibrated model against naive forecasts (MODEL.md, Calibration).
+
+Procedure: calibrate on the years up to ``train_until`` (:func:`model.calibrate.calibrate`), start
+the model from that year's observed state with the calibrated coefficients, simulate to
+``test_until`` without noise, and compare burden and spending in the test years with the data and
+with two naive forecasts made from the training years only:
+
+* **last value** -- the last training-year value carried forward;
+* **linear trend** -- an ordinary least-squares line through the training years, extended.
+
+Errors per country and variable: RMSE (burden in percentage points of GDP, spending in US$ bn at
+constant 2023 prices) and MAPE (%). The ``best_rmse`` / ``best_mape`` columns name the forecast
+with the smallest error, so a loss of the model shows in the table.
+
+No look-ahead: GDP growth comes from the training years (the calibration sets it), and Japan's
+2%-by-FY2027 floor (decided December 2022) is left out when training ends before 2022.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from model import dynamics  # noqa: E402
+from model.calibrate import DEFAULT_TRAIN, Calibration, build_panel, calibrate  # noqa: E402
+from model.data import history  # noqa: E402
+from model.inputs import build_inputs  # noqa: E402
+from model.params import NAMES, ParameterError, Params, country_param  # noqa: E402
+from model.plots import COLORS  # noqa: E402
+
+FORECASTS = ("model", "last", "trend")
+"""Forecast names in table order: the calibrated model, last value carried forward, linear trend."""
+LABELS = {"model": "model (calibrated)", "last": "last value carried forward",
+          "trend": "linear trend of the training years"}
+VARIABLES = {"burden": ("% of GDP", 100.0), "spending": ("US$ bn, constant 2023 prices", 1.0)}
+"""Variable -> (unit shown, factor from model units): burden is shown in % (errors in pp)."""
+
+
+@dataclass
+class Backtest:
+    """Result of a backtest.
+
+    Attributes:
+        calibration: the calibration on the training years.
+        params: the parameter set simulated (start year = last training year).
+        forecasts: long table ``year, country, variable, actual, model, last, trend`` over the
+            training and test years (forecast columns NaN in training years), model units
+            (burden share of GDP, spending US$ bn).
+        table: one row per country and variable: ``n`` (test years), ``rmse_<f>`` and
+            ``mape_<f>`` for each forecast, ``best_rmse``, ``best_mape``. RMSE of burden in
+            percentage points of GDP, of spending in US$ bn; MAPE in %.
+    """
+
+    calibration: Calibration
+    params: Params
+    forecasts: pd.DataFrame
+    table: pd.DataFrame
+
+    @property
+    def train(self) -> tuple[int, int]:
+        return self.calibration.train
+
+    @property
+    def test(self) -> tuple[int, int]:
+        return self.train[1] + 1, int(self.params["until"])
+
+
+def naive_last(train_values: np.ndarray, n_ahead: int) -> np.ndarray:
+    """Last training value repeated ``n_ahead`` times."""
+    return np.full(n_ahead, float(train_values[-1]))
+
+
+def naive_trend(train_years: np.ndarray, train_values: np.ndarray, test_years: np.ndarray) -> np.ndarray:
+    """OLS line ``a + b * year`` through the training values, evaluated at ``test_years``."""
+    slope, intercept = np.polyfit(np.asarray(train_years, float), np.asarray(train_values, float), 1)
+    return intercept + slope * np.asarray(test_years, float)
+
+
+def rmse(actual: np.ndarray, forecast: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((np.asarray(forecast) - np.asarray(actual)) ** 2)))
+
+
+def mape(actual: np.ndarray, forecast: np.ndarray) -> float:
+    """Mean absolute percentage error, % of the actual value."""
+    a = np.asarray(actual, float)
+    return float(100 * np.mean(np.abs((np.asarray(forecast) - a) / a)))
+
+
+def simulate_from_panel(params: Params, panel, start_year: int) -> dict[str, np.ndarray]:
+    """Deterministic run from the panel's observed state in ``start_year``.
+
+    The start state is the panel's (for the SIPRI history it equals what
+    :func:`model.data.observed` gives, so this is an ordinary model run; for a test history it
+    starts the model from that history).
+
+    Returns:
+        ``burden`` and ``spending`` paths ``(T + 1, N)`` from the start year to ``until``.
+    """
+    k = panel.index(start_year)
+    params = params.replace(**{country_param("initial_burden", c): float(panel.burden[k, j])
+                               for j, c in enumerate(panel.countries)})
+    x = build_inputs(params)
+    capability = panel.capability(float(params["depreciation"]))[k]
+    x = dataclasses.replace(x, gdp0=panel.gdp[k].copy(), capability0=capability)
+    s = x.start_state()
+    burden, spending = [s.burden], [s.spending]
+    for year in x.years:
+        s = dynamics.step(s, x, year, None)
+        burden.append(s.burden)
+        spending.append(s.spending)
+    return {"burden": np.stack(burden), "spending": np.stack(spending)}
+
+
+def backtest(train_until: int, test_until: int = 2024, train_start: int = DEFAULT_TRAIN[0],
+             base: Params | None = None, hist: pd.DataFrame | None = None, **calibrate_kw) -> Backtest:
+    """Calibrate on ``train_start..train_until``, simulate to ``test_until``, score against naive forecasts.
+
+    Args:
+        train_until: last training year (the model starts from its observed state).
+        test_until: last test year (needs data).
+        train_start: first fitted year.
+        base: parameters that are not fitted (default: the defaults).
+        hist: history table (default: SIPRI, :func:`model.data.history`).
+        **calibrate_kw: passed to :func:`model.calibrate.calibrate`.
+
+    Raises:
+        ParameterError: test years outside the data, or a bad training window.
+    """
+    if test_until <= train_until:
+        raise ParameterError(f"The '--test-until' year must be after --train-until ({train_until}). "
+                             f"Got {test_until!r} instead.")
+    data = history() if hist is None else hist
+    last_data = int(data.groupby("country")["year"].max().min())
+    if test_until > last_data:
+        raise ParameterError(f"The '--test-until' year must have data for every country (up to "
+                             f"{last_data}). Got {test_until!r} instead.")
+    cal = calibrate(base, (train_start, train_until), hist=hist, **calibrate_kw)
+    params = cal.params.replace(until=test_until)
+    panel = build_panel(params.countries, train_start - 1, test_until, hist)
+    sim = simulate_from_panel(params, panel, train_until)
+    train_years = np.arange(train_start, train_until + 1)
+    test_years = np.arange(train_until + 1, test_until + 1)
+    tr = slice(panel.index(train_start), panel.index(train_until) + 1)
+    te = slice(panel.index(train_until + 1), panel.index(test_until) + 1)
+    rows, fc_rows = [], []
+    for j, iso in enumerate(params.countries):
+        if iso not in cal.fitted_countries:
+            continue  # North Korea: no observed series to score against
+        for var in VARIABLES:
+            series = getattr(panel, var)[:, j]
+            actual = series[te]
+            fc = {"model": sim[var][1:, j],
+                  "last": naive_last(series[tr], len(test_years)),
+                  "trend": naive_trend(train_years, series[tr], test_years)}
+            scale = 100.0 if var == "burden" else 1.0  # burden errors in percentage points
+            row = {"country": iso, "variable": var, "n": len(test_years)}
+            for f in FORECASTS:
+                row[f"rmse_{f}"] = scale * rmse(actual, fc[f])
+            for f in FORECASTS:
+                row[f"mape_{f}"] = mape(actual, fc[f])
+            row["best_rmse"] = min(FORECASTS, key=lambda f: row[f"rmse_{f}"])
+            row["best_mape"] = min(FORECASTS, key=lambda f: row[f"mape_{f}"])
+            rows.append(row)
+            for k, year in enumerate(panel.years):
+                r = {"year": int(year), "country": iso, "variable": var, "actual": float(series[k])}
+                for f in FORECASTS:
+                    r[f] = float(fc[f][year - test_years[0]]) if year > train_until else np.nan
+                if year == train_until:  # forecasts start from the last observed point
+                    r.update(model=float(series[k]), last=float(series[k]))
+                fc_rows.append(r)
+    return Backtest(calibration=cal, params=params, forecasts=pd.DataFrame(fc_rows), table=pd.DataFrame(rows))
+
+
+def format_table(table: pd.DataFrame) -> str:
+    """The table as fixed-width text (burden RMSE in pp of GDP, spending RMSE in US$ bn, MAPE in %)."""
+    head = (f"{'country':<8}{'variable':<10}{'RMSE model':>11}{'last':>9}{'trend':>9}"
+            f"{'MAPE% model':>13}{'last':>8}{'trend':>8}  {'best (RMSE)':<12}{'best (MAPE)':<12}")
+    lines = [head, "-" * len(head)]
+    for r in table.itertuples():
+        unit = "pp" if r.variable == "burden" else "bn"
+        lines.append(f"{r.country:<8}{r.variable + ' ' + unit:<10}{r.rmse_model:>11.3f}{r.rmse_last:>9.3f}"
+                     f"{r.rmse_trend:>9.3f}{r.mape_model:>13.1f}{r.mape_last:>8.1f}{r.mape_trend:>8.1f}  "
+                     f"{r.best_rmse:<12}{r.best_mape:<12}")
+    wins = table["best_rmse"].value_counts()
+    lines.append("RMSE wins: " + ", ".join(f"{f} {int(wins.get(f, 0))}" for f in FORECASTS)
+                 + f" (of {len(table)} country-variables)")
+    return "\n".join(lines)
+
+
+def plot_backtest(result: Backtest, variable: str = "burden") -> Figure:
+    """Actual vs model vs naive forecasts, one panel per country.
+
+    Args:
+        result: a :class:`Backtest`.
+        variable: "burden" (% of GDP) or "spending" (US$ bn, constant 2023 prices).
+    """
+    unit, factor = VARIABLES[variable]
+    fc = result.forecasts[result.forecasts["variable"] == variable]
+    countries = [c for c in result.params.countries if c in set(fc["country"])]
+    ncol = min(3, len(countries))
+    nrow = int(np.ceil(len(countries) / ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.4 * ncol, 3.3 * nrow + 0.9), layout="constrained",
+                             squeeze=False)
+    first, last = result.train
+    for ax, iso in zip(axes.flat, countries):
+        d = fc[fc["country"] == iso]
+        ax.axvspan(last, d["year"].max(), color="0.93", lw=0)
+        ax.plot(d["year"], d["actual"] * factor, "-o", color="black", ms=2.5, lw=1.4, label="actual (SIPRI)")
+        ax.plot(d["year"], d["model"] * factor, "-", color=COLORS.get(iso, "C0"), lw=2.0, label=LABELS["model"])
+        ax.plot(d["year"], d["last"] * factor, "--", color="0.45", lw=1.2, label=LABELS["last"])
+        ax.plot(d["year"], d["trend"] * factor, ":", color="0.2", lw=1.4, label=LABELS["trend"])
+        row = result.table[(result.table["country"] == iso) & (result.table["variable"] == variable)].iloc[0]
+        ax.set_title(f"{NAMES[iso]} ({iso}) — best: {row['best_rmse']}", fontsize=10)
+        ax.set_xlabel("Year")
+        ax.set_ylabel(unit)
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(countries):]:
+        ax.set_visible(False)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=4, fontsize=9)
+    what = "Military burden" if variable == "burden" else "Military spending"
+    fig.suptitle(f"Backtest: {what.lower()} ({unit}), calibrated {first}-{last} "
+                 f"({result.calibration.objective}), tested {last + 1}-{result.test[1]} (shaded)", fontsize=12)
+    return fig

@@ -1,0 +1,44 @@
+"""``armsrace report``: scenarios, the article's claims checked, backtest, sensitivity, limits."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from model.report import FIG_DIR, QUICK, Settings, write_report
+
+ORDER = 100
+
+HELP = f"""\
+Write REPORT.md in --out with its figures and tables in --out/{FIG_DIR}/: the six article scenarios
+side by side, which of the article's claims the model reproduces (each a computed comparison with
+its numbers), the calibration (1995-2014) and the out-of-sample backtest against naive forecasts,
+the Sobol sensitivity analysis, and the assumptions and data limits. About half a minute;
+--quick uses small samples (seconds) and says so in the report."""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="write REPORT.md: scenarios, claims, backtest, sensitivity, limits",
+                       description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", type=Path, default=Path("results"), metavar="DIR",
+                   help="folder for REPORT.md and %(metavar)s/report/ (default: results/)")
+    p.add_argument("--quick", action="store_true",
+                   help="small samples (Sobol N=8, 2 replicates, one calibration start): seconds, for tests")
+    p.add_argument("--seed", type=int, default=0, help="root seed of the sensitivity analysis (default: 0)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from model.cli import UsageError
+
+    if args.seed < 0:
+        raise UsageError(f"The '--seed' option must be a non-negative integer. Got {args.seed!r} instead.")
+    settings = replace(QUICK if args.quick else Settings(), seed=args.seed)
+    rep = write_report(args.out, settings)
+    claims = rep.tables["claims"]
+    counts = claims["verdict"].value_counts()
+    print("Claims checked: " + ", ".join(f"{n} {v}" for v, n in counts.items()))
+    print(f"{rep.timings['total']:.1f} s; wrote {Path(args.out) / 'REPORT.md'} and {Path(args.out) / FIG_DIR}/")
+    return 0
