@@ -76,7 +76,7 @@ class CountryAgent(FixedAgent):
         added = dynamics.allied_added_burden(self._row(x.lead), m.snapshot.burden, x.burden0,
                                              m.snapshot.gdp, own(m.snapshot.gdp))
         desired = dynamics.desired_burden(own(sched.baseline), own(x.sensitivity), np.array([self.threat]),
-                                          own(x.response), pressure, own(x.shifting), added)
+                                          own(x.compliance), sched.demand, own(x.shifting), added)
         shock = dynamics.budget_shock(x.budget_noise, burden, own(m.noise_now[1]))
         lower = np.maximum(own(x.burden_floor), own(sched.floor))
         new = dynamics.decide(burden, desired, own(x.speed), own(x.fiscal_drag), own(x.debt),

@@ -133,8 +133,21 @@ def perceived_threat(hostility: np.ndarray, support: np.ndarray, hostile_project
 
 def alliance_pressure(is_ally: np.ndarray, insistence: np.ndarray, demand: np.ndarray,
                       burden: np.ndarray) -> np.ndarray:
-    """Pressure on each ally (phase 2): insistence times the gap between demand and its burden."""
+    """Pressure each ally feels (phase 2): insistence times the shortfall of its burden from the demand."""
     return is_ally * insistence * np.maximum(demand - burden, 0.0)
+
+
+def compliance(is_ally: np.ndarray, response: np.ndarray, insistence: np.ndarray) -> np.ndarray:
+    """Share of the gap between the US demand and its own preference that an ally's desire closes.
+
+    With pressure response ``r`` (desired burden per unit of felt pressure) and insistence ``k``,
+    the burden at which felt pressure ``k (D - b)`` and the response balance, ``b = own + r k (D - b)``,
+    is ``own + c (D - own)`` with ``c = r k / (1 + r k)``. Aiming at that balance directly, rather
+    than reacting to this year's shortfall, keeps a strongly pressed ally from overshooting and
+    oscillating around it.
+    """
+    rk = response * insistence
+    return is_ally * rk / (1.0 + rk)
 
 
 def allied_added_burden(lead: np.ndarray, burden: np.ndarray, burden0: np.ndarray, gdp: np.ndarray,
@@ -148,10 +161,16 @@ def allied_added_burden(lead: np.ndarray, burden: np.ndarray, burden0: np.ndarra
 
 
 def desired_burden(baseline: np.ndarray, sensitivity: np.ndarray, threat: np.ndarray,
-                   response: np.ndarray, pressure: np.ndarray, shifting: np.ndarray,
+                   compliance: np.ndarray, demand: np.ndarray, shifting: np.ndarray,
                    allied_added: np.ndarray) -> np.ndarray:
-    """Burden each country would like (phase 3): rises with threat and pressure, falls as allies add."""
-    return baseline + sensitivity * threat + response * pressure - shifting * allied_added
+    """Burden each country would like (phase 3).
+
+    Its own preference rises with threat (and, for the leader, falls as allies add burden); an
+    ally's desire then moves a share ``compliance`` of the way from that preference up to the US
+    demand (see :func:`compliance`). Never below its own preference.
+    """
+    own = baseline + sensitivity * threat - shifting * allied_added
+    return own + compliance * np.maximum(demand - own, 0.0)
 
 
 def decide(burden: np.ndarray, desired: np.ndarray, speed: np.ndarray, fiscal_drag: np.ndarray,
@@ -222,7 +241,7 @@ def step(state: State, x, year: int, noise: np.ndarray | None) -> State:
     threat = threat * threat_shock
     pressure = alliance_pressure(x.is_ally, x.insistence, sched.demand, state.burden)
     added = allied_added_burden(x.lead, state.burden, x.burden0, state.gdp, state.gdp)
-    desired = desired_burden(sched.baseline, x.sensitivity, threat, x.response, pressure,
+    desired = desired_burden(sched.baseline, x.sensitivity, threat, x.compliance, sched.demand,
                              x.shifting, added)
     burden = decide(state.burden, desired, x.speed, x.fiscal_drag, x.debt, state.backlash,
                     x.max_change, np.maximum(x.burden_floor, sched.floor), x.burden_cap, budget_shock)

@@ -96,6 +96,7 @@ class Inputs:
     gdp0: np.ndarray
     capability0: np.ndarray
     intercept: np.ndarray
+    compliance: np.ndarray | None = None
     batch_shape: tuple[int, ...] = ()
 
     def __getattr__(self, name: str) -> Any:  # globals: x.insistence, x.depreciation, ...
@@ -258,6 +259,7 @@ def build_inputs(base: Params, varied: Mapping[str, np.ndarray] | None = None) -
             f"The start burden of {countries[i]} ({burden0[where]:.4f}) must lie within "
             f"[burden_floor_{iso}, burden_cap_{iso}]. Got [{x.burden_floor[run + (i,)]:g}, "
             f"{x.burden_cap[run + (i,)]:g}] instead" + (f" (run {run[0]})." if run else "."))
+    x.compliance = dynamics.compliance(x.is_ally, x.response, x.insistence)
     x.intercept = _intercept(x, base, per_country)
     return x
 
@@ -290,5 +292,8 @@ def _intercept(x: Inputs, base: Params, per_country) -> np.ndarray:
     r = _reference_inputs(x.countries, x.start_year, x.until, base["threat_model"])
     sched = r.schedule(x.start_year)
     threat = _threat(r, x.burden0, x.capability0, sched)
-    pressure = dynamics.alliance_pressure(x.is_ally, r.insistence, REFERENCE_DEMAND, x.burden0)
-    return x.burden0 - x.sensitivity * threat - x.response * pressure
+    # Own preference that, with the reference demand and insistence, yields the observed burden:
+    # b0 = own + c (D - own) for own < D, i.e. own = (b0 - c D) / (1 - c); own = b0 when b0 >= D.
+    c = dynamics.compliance(x.is_ally, x.response, r.insistence)
+    own = np.where(x.burden0 >= REFERENCE_DEMAND, x.burden0, (x.burden0 - c * REFERENCE_DEMAND) / (1.0 - c))
+    return own - x.sensitivity * threat

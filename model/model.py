@@ -9,7 +9,8 @@ generator (``rng=``): one block of standard normal shocks at construction (see
 DataCollector reporters (the contract that tables, plots and the browser view read):
 
 Model reporters, one row per year:
-    ``year``; ``regional_burden`` (total spending / total GDP, share); ``regional_spending``
+    ``year``; ``regional_burden`` (burdens averaged with start-year GDP weights, share; see
+    :mod:`model.outcomes`); ``regional_spending``
     (US$ bn, constant 2023); ``us_demand`` (burden demanded of allies, share);
     ``alliance_credibility`` (0-1).
 Agent reporters, one row per country-year:
@@ -67,10 +68,11 @@ class ArmsRaceModel(Model):
         self.countries: list[CountryAgent] = [
             CountryAgent(self, iso, i, self.space[iso]) for i, iso in enumerate(x.countries)]
         self.snapshot = self.state
+        self.gdp_weights = x.gdp0 / x.gdp0.sum()
         self.datacollector = DataCollector(
             model_reporters={
                 "year": "year",
-                "regional_burden": lambda m: m.regional_spending() / sum(a.gdp for a in m.countries),
+                "regional_burden": lambda m: float(sum(w * a.burden for w, a in zip(m.gdp_weights, m.countries))),
                 "regional_spending": lambda m: m.regional_spending(),
                 "us_demand": lambda m: float(np.ravel(m.sched.demand)[0]),
                 "alliance_credibility": lambda m: float(np.ravel(dynamics.credibility(

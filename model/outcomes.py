@@ -3,9 +3,13 @@
 Both drivers summarise with :func:`summarise`, so one run and a sweep of a million runs report the
 same outcomes with the same definitions.
 
-Escalation class (MODEL.md: stable / buildup / spiral), on the regional burden ``r_t`` (total
-spending over total GDP of the countries in the run), with ``w = min(5, T // 2)`` for a horizon of
-``T`` simulated years:
+Regional burden ``r_t``: the countries' burdens averaged with fixed start-year GDP weights,
+``r_t = sum_i gdp_i0 * b_it / sum_i gdp_i0``. Fixed weights keep the measure about countries'
+choices: with current-GDP weights, China's faster growth at a lower-than-average burden would
+lower the regional burden even when no country changes its own.
+
+Escalation class (MODEL.md: stable / buildup / spiral), on ``r_t``, with ``w = min(5, T // 2)``
+for a horizon of ``T`` simulated years:
 
 * ``late = r_T / r_{T-w} - 1`` (growth over the last ``w`` years),
   ``early = r_{T-w} / r_{T-2w} - 1`` (the ``w`` years before), ``rise = r_T / r_0 - 1``;
@@ -24,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 ESCALATION = ("stable", "buildup", "spiral")
-SPIRAL_LATE = 0.02
+SPIRAL_LATE = 0.05
 """Relative growth of the regional burden over the last w years above which a non-slowing rise is a spiral."""
 BUILDUP_RISE = 0.05
 """Relative rise of the regional burden over the run above which a settling rise is a build-up."""
@@ -79,11 +83,13 @@ def summarise(years: np.ndarray, countries: tuple[str, ...], burden: np.ndarray,
 
     Returns:
         Column name -> array of shape ``...``: ``escalation`` (class name), ``escalation_code``,
-        ``regional_burden_start``/``_end`` (share), ``regional_spending_growth`` (relative change
+        ``regional_burden_start``/``_end`` (share, start-year GDP weights),
+        ``regional_spending_growth`` (relative change
         over the run), ``security_dilemma_index`` (0-1), ``final_burden_<iso>`` and
         ``peak_burden_<iso>`` (share), and ``cross_<level>_<iso>`` (year) for each ally.
     """
-    regional = spending.sum(-1) / gdp.sum(-1)
+    weights = gdp[..., :1, :] / gdp[..., :1, :].sum(-1, keepdims=True)
+    regional = (weights * burden).sum(-1)
     code = escalation_class(regional, burden, cap)
     total = spending.sum(-1)
     out: dict[str, np.ndarray] = {

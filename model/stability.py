@@ -74,11 +74,11 @@ def response_matrix(x, state: dynamics.State, year: int | None = None) -> np.nda
         hostile, friendly, _flat(x.hostility_scale, batch, (1,))[:, None, :],
         _flat(sched.exo, batch, (n,))[:, None, :], x.linear)                      # (R, 2N, N)
     zeros = np.zeros((r, 1, n))
-    # Pressure and allies' added burden enter additively and are held fixed: zero is as good as
-    # their end values and keeps the difference free of rounding from unrelated terms.
+    # Threat channel only: compliance with the US demand and allies' added burden are held at
+    # zero, which keeps the difference free of rounding from unrelated terms.
     desired = dynamics.desired_burden(
         _flat(sched.baseline, batch, (n,))[:, None, :], _flat(x.sensitivity, batch, (n,))[:, None, :],
-        threat, _flat(x.response, batch, (n,))[:, None, :], zeros,
+        threat, zeros, zeros,
         _flat(x.shifting, batch, (n,))[:, None, :], zeros)
     # desired[:, j, i] is i's desired burden with j raised; A[i, j] = (up - down)[j, i] / (2 h_j).
     deriv = (desired[:, :n, :] - desired[:, n:, :]) / (2.0 * step[:, :, None])   # (R, j, i)

@@ -74,7 +74,7 @@ def check_recovered(cal) -> None:
 def test_recovers_coefficients_of_simulated_history(simulated, objective):
     _, hist = simulated
     cal = calibrate(Params.from_kwargs(**COMMON), train=(Y0 + 1, T_END), hist=hist, reference_year=Y0,
-                    objective=objective, starts=(0.1,) if objective == "free-run" else (0.1, 0.3, 0.7))
+                    objective=objective, starts=(0.1, 0.3, 0.7))
     check_recovered(cal)
     assert "PRK" not in cal.fitted_countries  # never fitted, even with a series
 

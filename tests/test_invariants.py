@@ -90,7 +90,7 @@ def test_default_relations_start_at_rest():
     x = build_inputs(Params.from_kwargs())
     s = x.start_state()
     sched = x.schedule(x.start_year)
-    desired = dynamics.desired_burden(sched.baseline, x.sensitivity, s.threat, x.response, s.pressure,
+    desired = dynamics.desired_burden(sched.baseline, x.sensitivity, s.threat, x.compliance, sched.demand,
                                       x.shifting, 0.0)
     np.testing.assert_allclose(desired, s.burden, rtol=0, atol=1e-15)
 
@@ -99,16 +99,23 @@ mono_base = st.fixed_dictionaries({
     "us_insistence": st.floats(0.0, 5.0),
     "alliance_credibility": unit,
     "partnership": unit,
-    "threat_scale": st.floats(0.0, 10.0),
-    "hostility_scale": st.floats(0.0, 5.0),
     "counterattack": st.booleans(),
     "adjustment_speed_jpn": unit,
+    "adjustment_speed_kor": unit,
 })
 
 
-@settings(max_examples=40, deadline=None)
-@given(kw=mono_base, demands=st.lists(st.floats(0.0, 0.2), min_size=2, max_size=5, unique=True))
-def test_more_us_demand_never_lowers_an_allys_burden_path(kw, demands):
+@settings(max_examples=60, deadline=None)
+@given(kw=mono_base, scales=st.tuples(st.floats(0.0, 2.0), st.floats(0.0, 2.0)),
+       demands=st.lists(st.floats(0.0, 0.2), min_size=2, max_size=5, unique=True))
+def test_more_us_demand_never_lowers_an_allys_burden_path(kw, scales, demands):
+    """Holds up to twice the default threat sensitivity and hostility (4x the threat response).
+
+    Beyond that, an ally's own capability can reassure it enough that an early, pressure-driven
+    rise leaves it wanting a little less later (paths crossing by up to ~1e-4 of GDP were found
+    with threat_scale and hostility_scale near 3-5); see the closing note of issue 2.
+    """
+    kw = {**kw, "threat_scale": scales[0], "hostility_scale": scales[1]}
     demands = np.sort(demands)
     burden = simulate(Params.from_kwargs(**kw), {"us_demand": demands})["burden"]
     allies = [COUNTRIES.index(c) for c in ALLIES]
@@ -117,12 +124,21 @@ def test_more_us_demand_never_lowers_an_allys_burden_path(kw, demands):
 
 
 @settings(max_examples=40, deadline=None)
-@given(kw=mono_base.map(lambda d: {k: v for k, v in d.items() if k != "hostility_scale"}),
+@given(kw=mono_base, threat_scale=st.floats(0.0, 10.0),
        scales=st.lists(st.floats(0.0, 5.0), min_size=2, max_size=5, unique=True))
-def test_more_hostility_never_lowers_perceived_threat(kw, scales):
+def test_more_hostility_never_lowers_perceived_threat(kw, threat_scale, scales):
     scales = np.sort(scales)
-    threat = simulate(Params.from_kwargs(**kw), {"hostility_scale": scales})["threat"]
+    threat = simulate(Params.from_kwargs(**kw, threat_scale=threat_scale), {"hostility_scale": scales})["threat"]
     assert (np.diff(threat, axis=0) >= -1e-12).all()
+
+
+def test_a_strongly_pressed_ally_does_not_overshoot_the_demand():
+    """Aiming at the balance of pressure and response: no oscillation, whatever the insistence."""
+    out = simulate(Params.from_kwargs(us_demand=0.035, adjustment_speed_jpn=1.0, max_change_jpn=1.0,
+                                      backlash_gain_jpn=0.0, fiscal_drag_jpn=0.0, us_insistence=5.0))
+    jpn = out["burden"][:, COUNTRIES.index("JPN")]
+    assert (np.diff(jpn) >= -1e-12).all()
+    assert jpn.max() <= 0.035
 
 
 def test_more_hostility_raises_threat_and_the_demand_gap_raises_pressure():
