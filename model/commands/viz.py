@@ -1,0 +1,100 @@
+"""``armsrace viz``: serve the browser view (Mesa SolaraViz, :mod:`model.viz.app`) on this machine."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from model.viz.offline_assets import OFFLINE_ENV, SOLARA_RUN_FLAGS
+
+ORDER = 70
+RESULTS_ENV = "ARMSRACE_RESULTS_DIR"
+"""Read by :func:`model.viz.pages_results.results_root` (kept equal; importing it here would load solara
+for every armsrace command)."""
+APP_MODULE = "model.viz.app"
+HELP = """\
+Serve the interactive view of the model in the browser (Mesa SolaraViz) and print its address.
+
+Simulation tab: pick a scenario, set the main parameters and the seed, then Step, Play or Reset;
+see the alliance/rivalry network, military burden (% of GDP) with the 2%, 3.5% and 5% lines,
+perceived threat, US alliance pressure, the current year, escalation class and security-dilemma
+index. Results tab: the charts of result folders (those with manifest.json) side by side.
+
+The page needs no internet access: front-end files are served from the local cache that
+'python -m model.viz.offline_assets' fills once (with npm). Stop the server with Ctrl-C.
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("viz", help="serve the interactive browser view (SolaraViz) and results browser",
+                       description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default: 127.0.0.1, this machine only)")
+    p.add_argument("--port", type=int, default=8765, help="port to listen on (default: 8765; 0: any free port)")
+    p.add_argument("--results", type=Path, default=None, metavar="DIR",
+                   help=f"folder of result folders for the Results tab (default: ${RESULTS_ENV} or results/)")
+    p.set_defaults(func=run)
+
+
+def server_command(host: str, port: int) -> list[str]:
+    """The ``solara run`` command line (production mode: no reloader, no version or usage checks)."""
+    return [sys.executable, "-m", "solara", "run", APP_MODULE, "--host", host, "--port", str(port),
+            "--production", "--no-open", *SOLARA_RUN_FLAGS]
+
+
+def server_env(results: Path | None) -> dict[str, str]:
+    """This process's environment plus the offline settings and the absolute results folder."""
+    env = {**os.environ, **OFFLINE_ENV}
+    root = results if results is not None else Path(os.environ.get(RESULTS_ENV) or "results")
+    env[RESULTS_ENV] = str(root.resolve())
+    return env
+
+
+def assets_ready() -> bool:
+    """Whether the local front-end cache is complete (``offline_assets --check``, output hidden)."""
+    from model.viz import offline_assets
+
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        return offline_assets.main(["--check"]) == 0
+
+
+def run(args: argparse.Namespace) -> int:
+    from model.cli import UsageError
+
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"The '--port' option must be an integer in [0, 65535]. Got {args.port} instead.")
+    if args.results is not None and not args.results.is_dir():
+        raise UsageError(f"The '--results' option must be an existing folder. Got {str(args.results)!r} instead.")
+    if not assets_ready():
+        print("armsrace viz: error: the page's front-end files are not installed; run "
+              "'python -m model.viz.offline_assets' once (needs npm).", file=sys.stderr)
+        return 1
+    print(f"armsrace viz: serving http://{args.host}:{args.port}/ (Ctrl-C to stop)", flush=True)
+    server = subprocess.Popen(server_command(args.host, args.port), env=server_env(args.results))
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        return server.wait()
+    finally:  # Ctrl-C, SIGTERM or an error here: never leave the server running on its own
+        signal.signal(signal.SIGTERM, previous)
+        _stop(server)
+
+
+def _exit_on_sigterm(signum, frame) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _stop(server: subprocess.Popen) -> None:
+    """Stop the server as Ctrl-C does (uvicorn shuts down on SIGINT), killing it if it hangs."""
+    if server.poll() is None:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()

@@ -1,0 +1,377 @@
+"""The browser view end to end: ``armsrace viz`` served on loopback, driven by headless Chromium.
+
+Every request the page makes to a host other than 127.0.0.1/localhost is aborted and recorded, and
+each test asserts there were none: the page must load and work air-gapped (front-end files from
+the local cache of ``model.viz.offline_assets``). Screenshots go to ``test-output/viz/``; the
+Step render time (click -> year and all four charts replaced and decoded, timed in the page) is
+written to ``test-output/viz/step_timing.json``.
+
+Needs Debian's Chromium at /usr/bin/chromium (never a Playwright-downloaded browser). Without it
+the tests are skipped, except under CI (``CI=true``), where they fail.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from playwright.sync_api import expect
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+LOOPBACK = {"127.0.0.1", "localhost"}
+OUT = Path(__file__).resolve().parents[1] / "test-output" / "viz"
+VIEWPORT = {"width": 1600, "height": 1100}
+TINY_EXPERIMENT = """\
+[experiment]
+description = "Browser test: two US demands"
+base = "baseline"
+until = 2030
+
+[parameters]
+us_demand = [0.02, 0.05]
+
+[design]
+kind = "grid"
+
+[replicates]
+count = 2
+root_seed = 1
+
+[keep]
+paths = true
+"""
+
+STEP_JS = """async () => {
+  const button = [...document.querySelectorAll('button')].find(b => b.textContent.trim() === 'Step');
+  const year = () => document.querySelector('.armsrace-year').textContent.trim();
+  const images = () => [...document.querySelectorAll('img.armsrace-chart')];
+  const year0 = year(), src0 = images().map(i => i.src);
+  const t0 = performance.now();
+  button.click();
+  return await new Promise((resolve, reject) => {
+    const limit = setTimeout(() => reject(new Error('the page did not update within 20 s')), 20000);
+    const check = () => {
+      const now = images();
+      if (year() !== year0 && now.length === src0.length
+          && now.every((im, k) => im.src !== src0[k] && im.complete && im.naturalWidth > 0)) {
+        clearTimeout(limit);
+        resolve(performance.now() - t0);
+      } else requestAnimationFrame(check);
+    };
+    requestAnimationFrame(check);
+  });
+}"""
+IMAGE_HASH_JS = """async (selector) => {
+  const bytes = new Uint8Array(await (await fetch(document.querySelector(selector).src)).arrayBuffer());
+  let h = 2166136261;
+  for (const b of bytes) { h ^= b; h = Math.imul(h, 16777619) >>> 0; }
+  return `${bytes.length}:${h}`;
+}"""
+
+
+# ---------------------------------------------------------------- fixtures
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> Path:
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is missing (apt-get install chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}; under CI the browser tests must run")
+        pytest.skip(reason)
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def results_root(tmp_path_factory) -> Path:
+    """Two result folders: a real tiny sweep without plots/ (the app draws them) and a synthetic one."""
+    root = tmp_path_factory.mktemp("viz-results")
+    experiment = root.parent / "tiny.toml"
+    experiment.write_text(TINY_EXPERIMENT)
+    subprocess.run([sys.executable, "-m", "model.cli", "sweep", str(experiment), "--out", str(root / "tiny"),
+                    "--quiet"], check=True, capture_output=True, timeout=300)
+    assert not (root / "tiny" / "plots").exists()
+    synthetic = root / "synthetic"
+    (synthetic / "plots").mkdir(parents=True)
+    (synthetic / "manifest.json").write_text(json.dumps({"n_runs": 3, "experiment": {
+        "experiment": {"description": "Synthetic folder"}}}))
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    for stem in ("fan_chart", "synthetic_only"):
+        fig = Figure(figsize=(4, 3))
+        fig.subplots().plot([0, 1, 2], [1, 3, 2])
+        fig.suptitle(f"synthetic {stem}")
+        fig.savefig(synthetic / "plots" / f"{stem}.png", dpi=60)
+    return root
+
+
+@pytest.fixture(scope="session")
+def server(chromium_path, results_root):
+    """``armsrace viz`` on a free loopback port, started once for the session and stopped at the end."""
+    port = _free_port()
+    armsrace = Path(sys.executable).with_name("armsrace")
+    cmd = [str(armsrace)] if armsrace.exists() else [sys.executable, "-m", "model.cli"]
+    log = open(results_root.parent / "viz-server.log", "w+")  # noqa: SIM115 (closed below)
+    proc = subprocess.Popen([*cmd, "viz", "--port", str(port), "--results", str(results_root)],
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                log.seek(0)
+                pytest.fail(f"armsrace viz exited with {proc.returncode}:\n{log.read()[-3000:]}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("armsrace viz did not answer within 90 s")
+            time.sleep(0.3)
+        yield url
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)  # the server and its solara child, started here
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path):
+    from playwright.sync_api import sync_playwright
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Session:
+    """One browser context (= one app session) whose requests outside loopback are aborted."""
+
+    def __init__(self, browser, url: str) -> None:
+        self.url, self.blocked, self.failed = url, [], []
+        self.context = browser.new_context(viewport=VIEWPORT)
+        self.context.route("**/*", self._route)
+        self.page = self.context.new_page()
+        self.page.on("websocket", lambda ws: self._check(ws.url))
+        self.page.on("response", lambda r: self.failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+        self.page.on("requestfailed", lambda r: self.failed.append(f"failed {r.url}"))
+        self.page.set_default_timeout(60_000)
+
+    def _check(self, url: str) -> bool:
+        ok = url.startswith(("data:", "blob:")) or urlparse(url).hostname in LOOPBACK
+        if not ok:
+            self.blocked.append(url)
+        return ok
+
+    def _route(self, route) -> None:
+        if self._check(route.request.url):
+            route.continue_()
+        else:
+            route.abort()
+
+    def open(self, path: str = "") -> Session:
+        self.page.goto(self.url + path)
+        return self
+
+    def wait_for_charts(self) -> None:
+        self.page.wait_for_function(
+            "() => document.querySelectorAll('img.armsrace-chart').length === 4"
+            " && [...document.querySelectorAll('img.armsrace-chart')].every(i => i.complete && i.naturalWidth)")
+
+    def text(self, name: str) -> str:
+        return self.page.inner_text(f".armsrace-{name}").strip()
+
+    def step(self, n: int = 1) -> list[float]:
+        return [self.page.evaluate(STEP_JS) for _ in range(n)]
+
+    def image_hash(self, chart: str) -> str:
+        return self.page.evaluate(IMAGE_HASH_JS, f"img.armsrace-chart-{chart}")
+
+    def slider(self, label: str):
+        return self.page.locator(".v-input", has_text=label).get_by_role("slider")
+
+    def shot(self, name: str) -> None:
+        self.page.screenshot(path=str(OUT / f"{name}.png"))
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def session(browser, server):
+    s = Session(browser, server)
+    yield s
+    s.close()
+
+
+# ---------------------------------------------------------------- tests
+
+
+def test_page_loads_offline_and_shows_the_model(session):
+    session.open().wait_for_charts()
+    assert session.text("year") == "2024"
+    assert session.page.locator(".armsrace-dashboard h2").inner_text() == "Scenario: baseline"
+    for label in ("Reset", "Step"):
+        assert session.page.get_by_role("button", name=label).is_visible()
+    assert session.page.get_by_role("tab", name="Results").is_visible()
+    session.shot("01-loaded")
+    assert session.blocked == []
+    assert session.failed == []  # every front-end file came from the local cache
+
+
+def test_five_steps_advance_the_year_and_the_data(session):
+    session.open().wait_for_charts()
+    spending, burden = session.text("regional-spending"), session.image_hash("burden")
+    session.step(5)
+    assert session.text("year") == "2029"
+    assert session.text("regional-spending") != spending
+    assert session.image_hash("burden") != burden
+    assert session.text("escalation") in ("stable", "buildup", "spiral")
+    assert 0 <= float(session.text("sdi")) <= 1
+    session.shot("02-five-steps")
+    assert session.blocked == []
+
+
+def test_play_runs_and_pauses(session):
+    session.open().wait_for_charts()
+    interval = session.slider("Play Interval (ms)")  # slowest play, so that Pause lands well before 2040
+    interval.focus()
+    session.page.keyboard.press("End")
+    expect(interval).to_have_attribute("aria-valuenow", "500")
+    session.page.get_by_role("button", name="▶").click()
+    # Pause from inside the page as soon as the run reaches 2026.
+    session.page.evaluate("""async () => {
+      const year = () => +document.querySelector('.armsrace-year').textContent;
+      await new Promise(done => { const check = () => year() >= 2026 ? done() : requestAnimationFrame(check);
+                                  check(); });
+      [...document.querySelectorAll('button')].find(b => b.textContent.trim() === '❚❚').click();
+    }""")
+    session.page.wait_for_timeout(1500)  # a step already under way (0.5 s interval + render) may still land
+    paused = session.text("year")
+    session.page.wait_for_timeout(1200)
+    assert session.text("year") == paused and 2026 <= int(paused) < 2040
+    assert session.page.get_by_role("button", name="▶").is_enabled()
+    assert session.blocked == []
+
+
+def test_a_control_and_reset_change_the_run(session):
+    session.open().wait_for_charts()
+    session.step(5)
+    before = session.page.locator("img.armsrace-chart-pressure").screenshot()
+    burden_before = session.text("regional-burden")
+    demand = session.slider("US demand of allies")
+    assert demand.get_attribute("aria-valuenow") == "0.02"
+    demand.focus()
+    session.page.keyboard.press("End")  # the slider's maximum, from the parameter spec
+    expect(demand).to_have_attribute("aria-valuenow", "0.2")
+    session.page.get_by_role("button", name="Reset").click()
+    session.page.wait_for_function("() => document.querySelector('.armsrace-year').textContent.trim() === '2024'")
+    expect(session.page.locator(".armsrace-run-params")).to_contain_text("US demand of allies 20.0% of GDP")
+    session.step(5)
+    assert session.text("year") == "2029"
+    assert session.page.locator("img.armsrace-chart-pressure").screenshot() != before
+    assert session.text("regional-burden") != burden_before
+    session.shot("03-after-reset-us-demand-20pct")
+    assert session.blocked == []
+
+
+def test_switching_scenario_rebuilds_the_model_and_the_controls(session):
+    session.open().wait_for_charts()
+    session.step(2)
+    session.page.locator(".armsrace-scenario-select").click()
+    session.page.locator(".v-menu__content .v-list-item", has_text="nato_precedent_5").click()
+    session.page.wait_for_function(
+        "() => document.querySelector('.armsrace-dashboard h2').textContent.includes('nato_precedent_5')")
+    expect(session.page.locator(".armsrace-year")).to_have_text("2024")
+    expect(session.slider("US demand of allies")).to_have_attribute("aria-valuenow", "0.05")
+    expect(session.page.locator(".armsrace-run-params")).to_contain_text("US demand of allies 5.0% of GDP")
+    session.wait_for_charts()
+    session.step(10)
+    assert session.text("year") == "2034"
+    session.shot("04-nato-precedent-2034")
+    assert session.blocked == []
+
+
+def test_sessions_have_their_own_models(browser, server, session):
+    session.open().wait_for_charts()
+    other = Session(browser, server).open()
+    try:
+        other.wait_for_charts()
+        session.step(3)
+        assert session.text("year") == "2027"
+        assert other.text("year") == "2024"
+        assert other.blocked == []
+    finally:
+        other.close()
+    assert session.blocked == []
+
+
+def test_step_renders_in_under_300_ms(session):
+    """Time in the page from clicking Step until the year and all four charts are replaced and decoded."""
+    session.open().wait_for_charts()
+    session.step(2)  # warm-up
+    times = session.step(10)
+    median = statistics.median(times)
+    p90 = sorted(times)[8]
+    (OUT / "step_timing.json").write_text(json.dumps(
+        {"median_ms": round(median, 1), "p90_ms": round(p90, 1), "steps_ms": [round(t, 1) for t in times],
+         "method": "performance.now() from Step click until .armsrace-year changed and the 4 chart <img> "
+                   "have new, decoded sources (polled each animation frame); 10 steps after 2 warm-up steps"},
+        indent=2))
+    print(f"Step render time: median {median:.0f} ms, p90 {p90:.0f} ms ({len(times)} steps)")
+    assert median < 300
+    assert session.blocked == []
+
+
+def test_results_page_shows_result_folders_side_by_side(session, results_root):
+    session.open("results")
+    page = session.page
+    page.wait_for_selector("img.armsrace-result-synthetic")  # first folder by name, selected by default
+    page.locator(".armsrace-results-select").click()
+    page.locator(".v-menu__content .v-list-item", has_text="tiny").click()
+    page.keyboard.press("Escape")
+    page.wait_for_selector("img.armsrace-result-tiny", timeout=120_000)  # drawn by write_plots first
+    assert (results_root / "tiny" / "plots").is_dir()
+    assert page.locator("img.armsrace-result-tiny").count() >= 2
+    assert page.locator("img.armsrace-result-synthetic").count() == 2
+    fan_row = page.locator(".armsrace-results-row", has_text="Fan chart")
+    assert fan_row.locator("img").count() == 2  # the same chart of both folders, side by side
+    assert page.locator(".armsrace-results-row", has_text="Synthetic only").get_by_text(
+        "(not in this folder)").count() == 1
+    page.wait_for_function("() => [...document.querySelectorAll('img.armsrace-result-chart')]"
+                           ".every(i => i.complete && i.naturalWidth > 0)")
+    session.shot("05-results")
+    page.get_by_role("tab", name="Simulation").click()
+    session.wait_for_charts()
+    assert session.blocked == []
+

@@ -1,0 +1,240 @@
+"""The browser view without a browser: controls, model factory, live charts, results helpers, CLI.
+
+The page is rendered with solara's test renderer (``solara.render``) inside an AppLayout, so the
+sidebar (SolaraViz's controls) exists, and its Step button is clicked as a user would.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+
+import ipyvuetify as v
+import ipywidgets
+import numpy as np
+import pytest
+import solara
+from mesa.experimental.scenarios import Scenario as MesaScenario
+from mesa.visualization import Slider
+from PIL import Image
+
+from model.model import ArmsRaceModel
+from model.params import ParameterError, specs
+from model.viz import app, controls, pages_results
+from model.viz.charts import CHARTS, NetworkChart, _nice_top
+
+# ---------------------------------------------------------------- controls
+
+
+def test_every_control_takes_its_bounds_from_the_parameter_specs():
+    params = controls.model_params("baseline")
+    assert params["scenario_name"] == "baseline"
+    for name in controls.MAIN_PARAMETERS:
+        spec, ctl = specs()[name], params[name]
+        if spec.kind == "bool":
+            assert ctl["type"] == "Checkbox"
+            continue
+        assert isinstance(ctl, Slider)
+        assert (ctl.min, ctl.max) == (spec.low, spec.high), name
+        assert spec.low <= ctl.value <= spec.high
+        assert 100 <= (spec.high - spec.low) / ctl.step <= 1000
+    assert params["seed"]["type"] == "InputText"
+
+
+def test_controls_start_at_the_chosen_scenarios_values():
+    params = controls.model_params("nato_precedent_5")
+    assert params["us_demand"].value == 0.05 and params["us_insistence"].value == 1.2
+    assert controls.model_params("counterattack_codified")["counterattack"]["value"] is True
+
+
+def test_scenario_model_is_the_scenario_with_overrides_and_seed():
+    a = controls.ScenarioModel(scenario_name="credibility_shock", seed="7", threat_noise=0.2, us_demand=0.05)
+    b = ArmsRaceModel.from_scenario("credibility_shock", rng=7, threat_noise=0.2, us_demand=0.05)
+    for _ in range(6):
+        a.step()
+        b.step()
+    pa, pb = a.paths(), ArmsRaceModel.paths(b)
+    for var in pb:
+        np.testing.assert_array_equal(pa[var], pb[var])
+    assert a.summary()["security_dilemma_index"] == b.summary()["security_dilemma_index"]
+    assert (a.seed, a.scenario_file.name) == (7, "credibility_shock")
+
+
+def test_scenario_model_accepts_what_solaraviz_passes_on_reset():
+    # Mesa's Reset adds its own Scenario object as `scenario=`; the seed box gives text.
+    m = controls.ScenarioModel(scenario=MesaScenario(), scenario_name="restraint", seed=" 3 ", us_demand=0.03)
+    assert m.params["us_demand"] == 0.03 and m.params["hostility_scale"] == 0.5 and m.seed == 3
+
+
+@pytest.mark.parametrize("seed", ["abc", "-1", "1.5", True])
+def test_bad_seed_is_a_parameter_error(seed):
+    with pytest.raises(ParameterError, match="The 'seed' parameter must be a non-negative integer"):
+        controls.ScenarioModel(seed=seed)
+
+
+def test_page_model_survives_a_bad_seed_and_says_so():
+    m = controls.PageModel(scenario_name="baseline", seed="abc", us_demand=0.04)
+    assert m.seed == 0 and m.params["us_demand"] == 0.04
+    assert m.input_error.startswith("The 'seed' parameter must be a non-negative integer. Got 'abc'")
+    assert controls.PageModel(seed="12").input_error is None
+
+
+def test_paths_cache_follows_the_steps():
+    m = controls.ScenarioModel()
+    first = m.paths()
+    assert first["burden"].shape == (1, 7)
+    m.step()
+    assert m.paths()["burden"].shape == (2, 7)
+    np.testing.assert_array_equal(m.paths()["spending"], ArmsRaceModel.paths(m)["spending"])
+
+
+def test_describe_run_shows_units():
+    text = controls.describe_run(controls.ScenarioModel(scenario_name="nato_precedent_5").params)
+    assert "US demand of allies 5.0% of GDP" in text and "counterattack capacity: no" in text
+
+
+# ---------------------------------------------------------------- charts
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return Image.open(io.BytesIO(data)).size
+
+
+@pytest.mark.parametrize("name", list(CHARTS))
+def test_incremental_drawing_equals_a_full_redraw(name):
+    m = ArmsRaceModel.from_scenario("nato_precedent_5", rng=0)
+    chart = CHARTS[name](m)
+    first = chart.png(m)
+    for _ in range(7):
+        m.step()
+        incremental = chart.png(m)
+    chart.invalidate()
+    assert chart.png(m) == incremental
+    assert incremental != first
+    assert _png_size(incremental) == (580, 360)
+
+
+def test_network_is_drawn_from_the_relation_graph_at_fixed_positions():
+    m = ArmsRaceModel.from_scenario("richardson", rng=0)  # two countries only
+    chart = NetworkChart(m)
+    assert chart.countries == ["JPN", "CHN"]
+    chart.png(m)
+    assert len(chart.nodes.get_offsets()) == 2
+    assert "Japan" in chart.labels["JPN"].get_text()
+
+
+def test_nice_axis_limits():
+    assert [_nice_top(x) for x in (0.07, 1.0, 2.2, 7.1, 95)] == [0.08, 1.0, 2.5, 8.0, 100.0]
+
+
+# ---------------------------------------------------------------- page
+
+
+def _texts(rc, name: str) -> list[str]:
+    """Text of the headline value ``name`` (year, escalation, sdi, ...)."""
+    return [w.children[0] for w in rc.find(v.Html, class_=f"armsrace-value armsrace-{name}").widgets]
+
+
+def _images(rc, cls: str) -> list:
+    return [w for w in rc.find(ipywidgets.Image).widgets if cls in w._dom_classes]
+
+
+def test_page_renders_steps_and_uses_spec_bounds_without_a_browser():
+    box, rc = solara.render(solara.AppLayout(children=[app.SimulationPage()]), handle_error=False)
+    try:
+        assert _texts(rc, "year") == ["2024"]
+        images = _images(rc, "armsrace-chart")
+        assert len(images) == 4
+        before = [bytes(w.value) for w in images]
+        step = rc.find(v.Btn, children=["Step"]).widget
+        for _ in range(3):
+            step.click()
+        assert _texts(rc, "year") == ["2027"]
+        assert _texts(rc, "escalation")[0] in ("stable", "buildup", "spiral")
+        assert all(bytes(w.value) != b for w, b in zip(images, before, strict=True))
+        for _ in range(20):  # to the end of the horizon: Step is disabled, the year tile says so
+            step.click()
+        assert _texts(rc, "year") == ["2040"] and step.disabled
+        assert "end of horizon" in rc.find(v.Html, class_="armsrace-detail").widgets[0].children[0]
+        sliders = {w.label: w for w in rc.find(v.Slider).widgets}
+        for name, label in controls.MAIN_PARAMETERS.items():
+            spec = specs()[name]
+            if spec.kind == "float":
+                widget = sliders[f"{label} [{spec.unit}]" if spec.unit else label]
+                assert (widget.min, widget.max) == (spec.low, spec.high)
+    finally:
+        rc.close()
+
+
+def test_no_model_is_built_at_import():
+    assert not any(isinstance(value, ArmsRaceModel) for value in vars(app).values())
+    assert [r.path for r in app.routes] == ["/", "results"]
+
+
+# ---------------------------------------------------------------- results helpers
+
+
+def _result_folder(root, name, charts=("b_chart", "a_chart")):
+    folder = root / name
+    (folder / "plots").mkdir(parents=True)
+    manifest = {"experiment": {"experiment": {"description": f"{name} test"}}, "n_runs": 12,
+                "design": {"kind": "grid", "varied": ["us_demand"]}, "created_utc": "2026-01-02T03:04:05"}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    for stem in charts:
+        Image.new("RGB", (20, 10), "white").save(folder / "plots" / f"{stem}.png")
+    return folder
+
+
+def test_result_folders_and_their_charts(tmp_path, monkeypatch):
+    a = _result_folder(tmp_path, "sweep_a")
+    (tmp_path / "no_manifest" / "plots").mkdir(parents=True)
+    monkeypatch.setenv(pages_results.RESULTS_ENV, str(tmp_path))
+    assert pages_results.results_root() == tmp_path
+    assert pages_results.result_folders(tmp_path) == [a]
+    assert [p.stem for p in pages_results.ensure_charts(a)] == ["a_chart", "b_chart"]
+    assert pages_results.describe(a) == "sweep_a test · grid design over us_demand · 12 runs · 2026-01-02 03:04"
+    assert pages_results.chart_title("fan_chart") == "Fan chart"
+    assert pages_results.result_folders(tmp_path / "missing") == []
+
+
+def test_results_page_shows_the_selected_folders_charts(tmp_path, monkeypatch):
+    _result_folder(tmp_path, "sweep_a")
+    monkeypatch.setenv(pages_results.RESULTS_ENV, str(tmp_path))
+    box, rc = solara.render(solara.AppLayout(children=[app.ResultsTab()]), handle_error=False)
+    try:
+        for _ in range(200):  # the charts are listed by a task in a thread
+            if _images(rc, "armsrace-result-sweep_a"):
+                break
+            time.sleep(0.05)
+        assert len(_images(rc, "armsrace-result-chart")) == 2
+    finally:
+        rc.close()
+
+
+# ---------------------------------------------------------------- command
+
+
+def test_viz_command_defaults_and_server_settings(tmp_path):
+    from model.cli import build_parser
+    from model.commands import viz
+    from model.viz.offline_assets import OFFLINE_ENV
+
+    args = build_parser().parse_args(["viz"])
+    assert (args.host, args.port, args.results) == ("127.0.0.1", 8765, None)
+    cmd = viz.server_command("127.0.0.1", 9000)
+    assert cmd[1:4] == ["-m", "solara", "run"] and "model.viz.app" in cmd
+    assert {"--no-check-version", "--production", "--no-open"} <= set(cmd)
+    env = viz.server_env(tmp_path)
+    assert all(env[k] == val for k, val in OFFLINE_ENV.items())
+    assert env[viz.RESULTS_ENV] == str(tmp_path.resolve()) and viz.RESULTS_ENV == pages_results.RESULTS_ENV
+
+
+@pytest.mark.parametrize("argv, message", [(["--port", "70000"], "'--port' option must be an integer"),
+                                           (["--results", "/no/such/dir"], "'--results' option must be")])
+def test_viz_command_rejects_bad_options(argv, message, capsys):
+    from model.cli import main
+
+    assert main(["viz", *argv]) == 2
+    assert message in capsys.readouterr().err
