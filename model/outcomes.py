@@ -47,6 +47,8 @@ def escalation_class(regional_burden: np.ndarray, burden: np.ndarray, cap: np.nd
     """
     r = regional_burden
     n_years = r.shape[-1] - 1
+    if n_years < 1:  # nothing simulated yet
+        return np.zeros(r.shape[:-1], dtype=int)
     w = max(1, min(5, n_years // 2))
     late = r[..., -1] / r[..., -1 - w] - 1
     early = r[..., -1 - w] / r[..., -1 - 2 * w] - 1 if n_years >= 2 * w else np.full_like(late, -np.inf)

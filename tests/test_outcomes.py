@@ -56,3 +56,20 @@ def test_regional_burden_ignores_differential_growth():
     assert out["regional_burden_end"] == pytest.approx(out["regional_burden_start"], rel=1e-12)
     assert out["escalation"] == "stable"
     assert out["regional_spending_growth"] > 0.5
+
+
+def test_a_model_that_has_not_stepped_has_a_summary():
+    from model.model import ArmsRaceModel
+
+    s = ArmsRaceModel(rng=0).summary()
+    assert s["escalation"] == "stable" and s["regional_burden_start"] == s["regional_burden_end"]
+
+
+def test_model_paths_are_the_agent_table():
+    from model.model import AGENT_VARS, ArmsRaceModel
+
+    m = ArmsRaceModel(rng=2, threat_noise=0.2, countries=["JPN", "CHN", "USA"]).run()
+    table, paths = m.agent_table(), m.paths()
+    for v in AGENT_VARS:
+        expected = table.pivot(index="year", columns="country", values=v)[list(m.inputs.countries)].to_numpy()
+        np.testing.assert_array_equal(paths[v], expected)
