@@ -21,8 +21,10 @@ help:
 	@echo "make test  - install everything the tests need and run the whole test suite"
 
 $(STAMP): pyproject.toml
-	@test -n "$(PYTHON)" || { echo "make: error: Python >= 3.12 not found; pass PYTHON=/path/to/python3.12" >&2; exit 2; }
-	$(PYTHON) -m venv $(VENV)
+	@if [ ! -x $(BIN)/python ]; then \
+	  test -n "$(PYTHON)" || { echo "make: error: Python >= 3.12 not found; pass PYTHON=/path/to/python3.12" >&2; exit 2; }; \
+	  echo "$(PYTHON) -m venv $(VENV)"; $(PYTHON) -m venv $(VENV); \
+	fi
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	$(BIN)/python -m model.viz.offline_assets
