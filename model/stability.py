@@ -4,18 +4,20 @@ Richardson's arms race is stable when the reaction coefficients are small agains
 coefficients (two countries: ``k*l < a*b``; N countries: the spectral radius of the reaction
 matrix below one, MODEL.md). The indicator here generalises that to the model as it stands at the
 end of a run: ``A[i, j] = d(desired burden of i) / d(burden of j)`` through the threat channel only
-(pressure and allies' added burden held at their end values), evaluated at the end state with the
-end year's relations (credibility, partnership, doctrine), and ``rho(A) = max |eigenvalue(A)|``.
+(compliance with US demands and allies' added burden held fixed), evaluated at the end state with
+the end year's relations (credibility, partnership, doctrine); each country closes a share ``s_i``
+(its adjustment speed, slowed by fiscal strain and backlash) of the gap a year, so the linearised
+year-on-year map is ``M = I - diag(s) + diag(s) A`` and the indicator is
+``rho(M) = max |eigenvalue(M)|``: below 1 locally stable, above 1 a spiral.
 
 In the ``ratio`` threat model threat depends on capability stocks, not burdens; capabilities are
 put at the steady state their burden would sustain, ``K_j = burden_j * gdp_j / depreciation``
 (perpetual inventory at rest), so that ``A`` answers "if j's burden were a little higher for good,
 how much more would i want to spend". In the ``linear`` (Richardson) model threat is the
 hostility-weighted sum of burdens and ``A = diag(threat_sensitivity * threat_scale) * hostility *
-hostility_scale`` exactly; ``rho(A) < 1`` is then the classic condition (``k*l < a*b`` for two
-countries, with ``k = a * s_1 * h_12`` and ``l = b * s_2 * h_21``). In the ratio model the diagonal
-is negative (a country's own capability reassures it) and can dominate ``rho``: read the radius
-there as the strength of the threat feedback, not as a proof of (in)stability.
+hostility_scale`` exactly; ``M`` is then Richardson's matrix ``[[1-a, k], [l, 1-b]]`` and
+``rho(M) < 1`` is the classic condition ``k*l < a*b``. In the ratio model the diagonal of ``A`` is
+negative (a country's own capability reassures it), which damps ``M``.
 
 The derivatives are central finite differences through :func:`model.dynamics.projections`,
 :func:`~model.dynamics.perceived_threat` and :func:`~model.dynamics.desired_burden`, batched over
@@ -90,8 +92,23 @@ def spectral_radius(a: np.ndarray) -> np.ndarray:
     return np.abs(np.linalg.eigvals(a)).max(axis=-1)
 
 
+def iteration_matrix(x, state: dynamics.State, year: int | None = None) -> np.ndarray:
+    """Linearised year-on-year burden map ``M = I - diag(s) + diag(s) A`` at ``state``.
+
+    ``A`` is :func:`response_matrix`; ``s`` the speed at which burdens rise at that state, the
+    adjustment speed slowed by fiscal strain and backlash (``speed / (1 + drag * debt + backlash)``,
+    as in :func:`model.dynamics.decide`). For the Richardson case this is ``[[1-a, k], [l, 1-b]]``,
+    whose spectral radius is below one exactly when ``k*l < a*b``.
+    """
+    a = response_matrix(x, state, year)
+    n = a.shape[-1]
+    speed = x.speed / (1.0 + x.fiscal_drag * x.debt + state.backlash)
+    speed = np.broadcast_to(speed, a.shape[:-1])
+    return np.eye(n) - speed[..., :, None] * np.eye(n) + speed[..., :, None] * a
+
+
 def response_radius(x, state: dynamics.State, year: int | None = None) -> np.ndarray:
-    """Spectral radius of the linearised threat response (below 1: locally damped, see module doc).
+    """Stability indicator: spectral radius of :func:`iteration_matrix` (below 1: locally stable).
 
     Args:
         x: :class:`model.inputs.Inputs` (any batch shape ``B``).
@@ -99,6 +116,7 @@ def response_radius(x, state: dynamics.State, year: int | None = None) -> np.nda
         year: year of the schedule to use (default ``x.until``).
 
     Returns:
-        ``B``-shaped array of radii (dimensionless, >= 0).
+        ``B``-shaped array of radii (dimensionless, >= 0): below 1, a small lasting change in any
+        country's burden dies out through the threat channel; above 1, it grows (a spiral).
     """
-    return spectral_radius(response_matrix(x, state, year))
+    return spectral_radius(iteration_matrix(x, state, year))

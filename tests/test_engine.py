@@ -143,16 +143,18 @@ def test_linear_model_radius_is_the_analytic_reaction_matrix(draw):
     h = np.array([[0.0, p["hostility_jpn_chn"]], [p["hostility_chn_jpn"], 0.0]]) * p["hostility_scale"]
     expected = s[:, None] * h
     np.testing.assert_allclose(a, expected, rtol=1e-7, atol=1e-12)
-    assert response_radius(x, state) == pytest.approx(np.abs(np.linalg.eigvals(expected)).max(), rel=1e-7)
+    speed = np.diag(x.speed)
+    m = np.eye(2) - speed + speed @ expected  # Richardson's [[1-a, k], [l, 1-b]]
+    assert response_radius(x, state) == pytest.approx(np.abs(np.linalg.eigvals(m)).max(), rel=1e-7)
 
 
 def test_richardson_condition_k_l_below_a_b():
-    # Scenario: a = b = 0.2, k = 0.1, l = 0.08 -> rho = sqrt(k*l / (a*b)) = sqrt(0.2)
+    # Scenario: a = b = 0.2, k = 0.1, l = 0.08 -> rho([[1-a, k], [l, 1-b]]) = 1 - 0.2 + sqrt(k*l)
     p = load_scenario("richardson").params
     x = build_inputs(p)
     rho = float(response_radius(x, x.start_state()))
-    assert rho == pytest.approx(np.sqrt(0.1 * 0.08 / 0.04), rel=1e-8)
-    # Both sensitivities 0.5 * threat_scale, hostility 1: rho = 0.5 * scale, k = l = 0.2 * 0.5 * scale.
+    assert rho == pytest.approx(0.8 + np.sqrt(0.1 * 0.08), rel=1e-8)
+    # Both sensitivities 0.5 * threat_scale, hostility 1: k = l = 0.2 * 0.5 * scale, rho = 0.8 + k.
     for scale, unstable in ((1.5, False), (1.9, False), (2.1, True), (3.0, True)):
         q = p.replace(threat_sensitivity_chn=0.5, threat_scale=scale)
         x = build_inputs(q)
