@@ -29,6 +29,7 @@ from typing import Any
 from model.params import COUNTRIES, COUNTRY_FIELDS, ParameterError, Params, country_param, hostility_param
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "experiments" / "scenarios"
+"""The shipped scenarios, beside the package in a clone (the README installs it editable)."""
 SECTIONS = ("scenario", "parameters", "countries", "hostility")
 
 
@@ -44,12 +45,15 @@ class Scenario:
 
 
 def scenario_dir() -> Path:
-    return SCENARIO_DIR
+    """The scenario folder: the clone's, or ``./experiments/scenarios`` for a non-editable install."""
+    if SCENARIO_DIR.is_dir():
+        return SCENARIO_DIR
+    return Path.cwd() / "experiments" / "scenarios"
 
 
 def list_scenarios() -> list[Scenario]:
     """Every scenario in ``experiments/scenarios/``, by name."""
-    return [load_scenario(p) for p in sorted(SCENARIO_DIR.glob("*.toml"))]
+    return [load_scenario(p) for p in sorted(scenario_dir().glob("*.toml"))]
 
 
 def resolve(name_or_path: str | Path) -> Path:
@@ -59,9 +63,9 @@ def resolve(name_or_path: str | Path) -> Path:
         if not p.is_file():
             raise ParameterError(f"The scenario file {str(p)!r} does not exist.")
         return p
-    candidate = SCENARIO_DIR / f"{name_or_path}.toml"
+    candidate = scenario_dir() / f"{name_or_path}.toml"
     if not candidate.is_file():
-        names = ", ".join(sorted(q.stem for q in SCENARIO_DIR.glob("*.toml")))
+        names = ", ".join(sorted(q.stem for q in scenario_dir().glob("*.toml")))
         raise ParameterError(f"Unknown scenario {str(name_or_path)!r}; known scenarios: {names}.")
     return candidate
 
