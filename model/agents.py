@@ -41,7 +41,7 @@ class CountryAgent(FixedAgent):
         self.iso, self.index = iso, index
         self.name, self.bloc = NAMES[iso], BLOC[iso]
         self.cell = cell
-        s = model.state
+        s = model.snapshot
         self.burden = float(s.burden[index])
         self.gdp = float(s.gdp[index])
         self.spending = float(s.spending[index])
@@ -92,7 +92,7 @@ class CountryAgent(FixedAgent):
         own = self._own
         self.burden = self._next_burden
         burden = np.array([self.burden])
-        gdp = dynamics.grow_gdp(np.array([self.gdp]), own(x.growth), x.crowding_out, burden)
+        gdp = dynamics.grow_gdp(np.array([self.gdp]), own(x.growth), x.crowding_out, burden, own(x.burden0))
         spending = burden * gdp
         self.capability = float(dynamics.accumulate(np.array([self.capability]), spending, x.depreciation)[0])
         self.gdp, self.spending = float(gdp[0]), float(spending[0])

@@ -17,7 +17,7 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
-from model.params import COUNTRIES, DATA_DIR
+from model.params import COUNTRIES, DATA_DIR, ParameterError
 
 PRK_BURDEN_ESTIMATE = 0.233
 """WMEAT 2016 edition, 2004-2014 average share of GDP (prk_milex_estimates.csv)."""
@@ -66,7 +66,6 @@ class Observed:
 
     burden: np.ndarray
     gdp: np.ndarray
-    spending: np.ndarray
     spending_history: tuple[np.ndarray, ...]
     """Per country, spending (US$ bn) for every observed year up to the start year, oldest first."""
 
@@ -84,13 +83,12 @@ def observed(countries: tuple[str, ...], year: int) -> Observed:
             continue
         rows = h[(h["country"] == iso) & (h["year"] <= year)].sort_values("year")
         if rows.empty or rows["year"].iloc[-1] != year:
-            from model.params import ParameterError
             raise ParameterError(f"The 'start_year' parameter has no SIPRI data for {iso}. Got {year!r} instead.")
         burden.append(rows["burden"].iloc[-1])
         gdp.append(rows["gdp"].iloc[-1])
         hist.append(rows["spending"].to_numpy())
     b, g = np.array(burden), np.array(gdp)
-    return Observed(burden=b, gdp=g, spending=b * g, spending_history=tuple(hist))
+    return Observed(burden=b, gdp=g, spending_history=tuple(hist))
 
 
 def initial_capability(spending: np.ndarray, depreciation: np.ndarray | float) -> np.ndarray:

@@ -68,7 +68,7 @@ def exogenous_threat(year: int, weight: np.ndarray, target: np.ndarray, target_y
                      start: np.ndarray) -> np.ndarray:
     """Threat from outside the theatre: ``weight`` times NATO Europe's burden path relative to 2024."""
     path = ramp(year, 2024, target_year, start, target)
-    return weight * path / np.maximum(start, 1e-9)
+    return weight * path / start
 
 
 def support_matrix(alliance: np.ndarray, partners: np.ndarray, cred: np.ndarray,
@@ -152,7 +152,8 @@ def compliance(is_ally: np.ndarray, response: np.ndarray, insistence: np.ndarray
 
 def allied_added_burden(lead: np.ndarray, burden: np.ndarray, burden0: np.ndarray, gdp: np.ndarray,
                         own_gdp: np.ndarray) -> np.ndarray:
-    """Allies' spending added since the start, as a share of the leader's GDP (burden shifting).
+    """Allies' added burden since the start, valued at their current GDP, as a share of the leader's
+    GDP (burden shifting).
 
     Args:
         lead: (..., M, N) 1 where observer i leads an alliance with j.
@@ -195,10 +196,14 @@ def update_backlash(backlash: np.ndarray, old_burden: np.ndarray, new_burden: np
     return (1.0 - decay) * backlash + gain * 100.0 * np.maximum(new_burden - old_burden, 0.0)
 
 
-def grow_gdp(gdp: np.ndarray, growth: np.ndarray, crowding_out: np.ndarray,
-             burden: np.ndarray) -> np.ndarray:
-    """GDP after a year of growth, less a crowding-out cost proportional to the burden (phase 4)."""
-    return gdp * (1.0 + growth - crowding_out * burden)
+def grow_gdp(gdp: np.ndarray, growth: np.ndarray, crowding_out: np.ndarray, burden: np.ndarray,
+             burden0: np.ndarray) -> np.ndarray:
+    """GDP after a year of growth (phase 4).
+
+    ``growth`` is observed growth, which already reflects start-year burdens; crowding out
+    charges only the burden added since the start (and credits a burden cut: a peace dividend).
+    """
+    return gdp * (1.0 + growth - crowding_out * (burden - burden0))
 
 
 def accumulate(capability: np.ndarray, spending: np.ndarray, depreciation: np.ndarray) -> np.ndarray:
@@ -246,7 +251,7 @@ def step(state: State, x, year: int, noise: np.ndarray | None) -> State:
     burden = decide(state.burden, desired, x.speed, x.fiscal_drag, x.debt, state.backlash,
                     x.max_change, np.maximum(x.burden_floor, sched.floor), x.burden_cap, budget_shock)
     backlash = update_backlash(state.backlash, state.burden, burden, x.backlash_gain, x.backlash_decay)
-    gdp = grow_gdp(state.gdp, x.growth, x.crowding_out, burden)
+    gdp = grow_gdp(state.gdp, x.growth, x.crowding_out, burden, x.burden0)
     spending = burden * gdp
     capability = accumulate(state.capability, spending, x.depreciation)
     return State(burden, gdp, spending, capability, threat, pressure, backlash)

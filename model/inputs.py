@@ -24,7 +24,6 @@ from model import dynamics
 from model.data import default_growth, initial_capability, observed
 from model.params import (
     ALLIES,
-    COUNTRY_FIELDS,
     GLOBAL_SPECS,
     LEADER,
     REFERENCE_DEMAND,
@@ -36,11 +35,9 @@ from model.params import (
     specs,
 )
 
-PER_COUNTRY = [f for f in COUNTRY_FIELDS if f not in ("growth", "initial_burden", "baseline_burden")]
-GLOBALS = [s.name for s in GLOBAL_SPECS
-           if s.name not in ("countries", "start_year", "until", "threat_model", "anchor")]
 STRUCTURAL = ("countries", "start_year", "until", "threat_model", "anchor")
 """Parameters that must be the same for every run of a batch (they set array shapes or code paths)."""
+GLOBALS = [s.name for s in GLOBAL_SPECS if s.name not in STRUCTURAL]
 
 
 class Schedule(NamedTuple):
@@ -52,6 +49,7 @@ class Schedule(NamedTuple):
     doctrine: np.ndarray
     floor: np.ndarray
     exo: np.ndarray
+    credibility: np.ndarray
 
 
 @dataclass
@@ -127,7 +125,7 @@ class Inputs:
         exo = dynamics.exogenous_threat(year, self.exo_threat, g["nato_europe_target"],
                                         g["nato_europe_year"], g["nato_europe_start"])
         baseline = self.intercept + self.drift * (year - self.start_year)
-        return Schedule(demand, baseline, support, doctrine, floor, exo)
+        return Schedule(demand, baseline, support, doctrine, floor, exo, cred)
 
     def start_state(self) -> dynamics.State:
         """The observed start-year state with the start-year threat and pressure."""
@@ -139,14 +137,11 @@ class Inputs:
                               threat, pressure, zeros)
 
 
-def _threat(x: Inputs, burden, capability, sched: Schedule, hostility=None, hostility_scale=None,
-            theatre_share=None) -> np.ndarray:
-    hostile, friendly = dynamics.projections(
-        burden, capability, x.theatre_share if theatre_share is None else theatre_share,
-        sched.doctrine, x.linear)
-    return dynamics.perceived_threat(
-        x.hostility if hostility is None else hostility, sched.support, hostile, friendly,
-        x.hostility_scale if hostility_scale is None else hostility_scale, sched.exo, x.linear)
+def _threat(x: Inputs, burden, capability, sched: Schedule) -> np.ndarray:
+    """Threat perceived with the relations of ``x`` (no shock)."""
+    hostile, friendly = dynamics.projections(burden, capability, x.theatre_share, sched.doctrine, x.linear)
+    return dynamics.perceived_threat(x.hostility, sched.support, hostile, friendly, x.hostility_scale,
+                                     sched.exo, x.linear)
 
 
 def draw_noise(rng: np.random.Generator, n_steps: int, n_countries: int) -> np.ndarray:
@@ -173,20 +168,23 @@ def build_inputs(base: Params, varied: Mapping[str, np.ndarray] | None = None) -
     table = specs()
     n_runs = None
     for name, values in varied.items():
+        first = np.ravel(values)[0] if np.size(values) else None
         if name not in table:
-            raise ParameterError(f"Unknown parameter {name!r}. Got values {np.asarray(values)[:3]!r}...")
+            raise ParameterError(f"Unknown parameter {name!r}. Got {first!r} (first of {np.size(values)}) for it.")
         if name in STRUCTURAL:
-            raise ParameterError(f"The {name!r} parameter cannot vary within a batch. Got {values!r} instead.")
+            raise ParameterError(f"The {name!r} parameter cannot vary within a batch. "
+                                 f"Got {first!r} (first of {np.size(values)}) instead.")
         arr = np.asarray(values, dtype=float)
         spec = table[name]
-        bad = ~np.isfinite(arr) | (arr < spec.low) | (arr > spec.high)
-        if spec.kind == "int":
-            bad |= arr != np.round(arr)
         if spec.kind == "bool":
             bad = ~np.isin(arr, (0.0, 1.0))
+        else:
+            bad = ~np.isfinite(arr) | (arr < spec.low) | (arr > spec.high)
+            if spec.kind == "int":
+                bad |= arr != np.round(arr)
         if bad.any():
             raise ParameterError(f"The {name!r} parameter must be {spec.describe()}. "
-                                 f"Got {arr[bad][0]!r} instead.")
+                                 f"Got {arr[bad][0].item()!r} instead.")
         if n_runs is not None and arr.shape != (n_runs,):
             raise ParameterError(f"The {name!r} values must have shape ({n_runs},). Got {arr.shape} instead.")
         n_runs = arr.shape[0]
@@ -227,7 +225,6 @@ def build_inputs(base: Params, varied: Mapping[str, np.ndarray] | None = None) -
     gdp0 = np.broadcast_to(obs.gdp, batch + (n,)).copy()
     capability0 = np.stack([initial_capability(h, g["depreciation"][..., 0])
                             for h in obs.spending_history], axis=-1)
-    mask = np.array
     x = Inputs(
         countries=countries, start_year=base["start_year"], until=base["until"],
         linear=base["threat_model"] == "linear",
@@ -242,14 +239,15 @@ def build_inputs(base: Params, varied: Mapping[str, np.ndarray] | None = None) -
         growth=per_country("growth", default_growth()),
         g=g,
         hostility=hostility_of(lambda k: varied[k] if k in varied else base[k]),
-        is_ally=mask([float(c in ALLIES and LEADER in countries) for c in countries]),
-        is_japan=mask([float(c == "JPN") for c in countries]),
+        is_ally=np.array([float(c in ALLIES and LEADER in countries) for c in countries]),
+        is_japan=np.array([float(c == "JPN") for c in countries]),
         alliance=_pairs(countries, lambda a, b: {a, b} <= set(ALLIES) | {LEADER} and LEADER in (a, b)),
         partners=_pairs(countries, lambda a, b: {a, b} <= set(RIVALS)),
         lead=_pairs(countries, lambda a, b: a == LEADER and b in ALLIES, symmetric=False),
         burden0=burden0, gdp0=gdp0, capability0=capability0,
         intercept=np.zeros(batch + (n,)), batch_shape=batch,
     )
+    _check_batch_consistency(x, varied)
     bad = (burden0 < x.burden_floor) | (burden0 > x.burden_cap)
     if bad.any():
         where = tuple(np.argwhere(bad)[0])
@@ -274,6 +272,25 @@ def _pairs(countries, rule, symmetric: bool = True) -> np.ndarray:
                 if symmetric:
                     m[j, i] = 1.0
     return m
+
+
+def _check_batch_consistency(x: Inputs, varied: Mapping[str, np.ndarray]) -> None:
+    """The cross-field rules of :class:`Params`, run by run, for values that vary in a batch."""
+    if not varied:
+        return  # a single Params was already checked
+    late = (x.g["us_demand_year"] < x.g["us_demand_start"])[..., 0]
+    if late.any():
+        r = int(np.argwhere(late)[0][0])
+        raise ParameterError(f"The 'us_demand_year' parameter must not be before us_demand_start "
+                             f"({x.g['us_demand_start'][r, 0]:g}). Got {x.g['us_demand_year'][r, 0]:g} "
+                             f"instead (run {r}).")
+    for field, values in (("burden_floor", x.burden_floor), ("floor_target", x.floor_target)):
+        over = values > x.burden_cap
+        if over.any():
+            r, i = (int(v) for v in np.argwhere(over)[0])
+            iso = x.countries[i].lower()
+            raise ParameterError(f"The '{field}_{iso}' parameter must not exceed burden_cap_{iso} "
+                                 f"({x.burden_cap[r, i]:g}). Got {values[r, i]:g} instead (run {r}).")
 
 
 @cache

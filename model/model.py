@@ -61,13 +61,13 @@ class ArmsRaceModel(Model):
         self.inputs: Inputs = build_inputs(params)
         x = self.inputs
         self.year = x.start_year
-        self.state = x.start_state()
+        self.snapshot = x.start_state()
+        """Every country's state at the start of the year being simulated (what agents perceive)."""
         self.noise = draw_noise(self.rng, x.until - x.start_year, len(x.countries))
         self.sched = x.schedule(self.year)
         self.space = Network(self._relation_graph(), random=self.random, layout=None)
         self.countries: list[CountryAgent] = [
             CountryAgent(self, iso, i, self.space[iso]) for i, iso in enumerate(x.countries)]
-        self.snapshot = self.state
         self.gdp_weights = x.gdp0 / x.gdp0.sum()
         self.datacollector = DataCollector(
             model_reporters={
@@ -75,9 +75,7 @@ class ArmsRaceModel(Model):
                 "regional_burden": lambda m: float(sum(w * a.burden for w, a in zip(m.gdp_weights, m.countries))),
                 "regional_spending": lambda m: m.regional_spending(),
                 "us_demand": lambda m: float(np.ravel(m.sched.demand)[0]),
-                "alliance_credibility": lambda m: float(np.ravel(dynamics.credibility(
-                    m.year, x.g["alliance_credibility"], x.g["credibility_shock_year"],
-                    x.g["credibility_after"]))[0]),
+                "alliance_credibility": lambda m: float(np.ravel(m.sched.credibility)[0]),
             },
             agent_reporters={"country": "iso", **{v: v for v in AGENT_VARS}},
         )
@@ -89,8 +87,7 @@ class ArmsRaceModel(Model):
         """Build from a scenario name (``experiments/scenarios/NAME.toml``) or path."""
         from model.scenarios import load_scenario
 
-        return cls(params=load_scenario(scenario).params.replace(**overrides) if overrides
-                   else load_scenario(scenario).params, rng=rng)
+        return cls(params=load_scenario(scenario).params, rng=rng, **overrides)
 
     def _relation_graph(self) -> nx.DiGraph:
         """Directed graph: hostility (observer <- source), alliance and partnership ties."""
@@ -158,7 +155,9 @@ class ArmsRaceModel(Model):
         years = np.arange(self.inputs.start_year, self.year + 1)
         out = summarise(years, self.inputs.countries, p["burden"], p["spending"], p["gdp"], p["threat"],
                         self.inputs.burden_cap)
-        return {k: (v.item() if isinstance(v, np.ndarray) else v) for k, v in out.items()}
+        values = {k: (v.item() if isinstance(v, np.ndarray) else v) for k, v in out.items()}
+        # crossing years are years: integers, or None for "never" (NaN in the batch tables)
+        return {k: (None if np.isnan(v) else int(v)) if k.startswith("cross_") else v for k, v in values.items()}
 
     def agent_table(self) -> pd.DataFrame:
         """Per agent-year table: ``year``, ``country`` and the variables in AGENT_VARS."""

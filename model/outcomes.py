@@ -8,7 +8,7 @@ Regional burden ``r_t``: the countries' burdens averaged with fixed start-year G
 choices: with current-GDP weights, China's faster growth at a lower-than-average burden would
 lower the regional burden even when no country changes its own.
 
-Escalation class (MODEL.md: stable / buildup / spiral), on ``r_t``, with ``w = min(5, T // 2)``
+Escalation class (MODEL.md: stable / buildup / spiral), on ``r_t``, with ``w = max(1, min(5, T // 2))``
 for a horizon of ``T`` simulated years:
 
 * ``late = r_T / r_{T-w} - 1`` (growth over the last ``w`` years),
@@ -26,6 +26,8 @@ less secure.
 from __future__ import annotations
 
 import numpy as np
+
+from model.params import ALLIES
 
 ESCALATION = ("stable", "buildup", "spiral")
 SPIRAL_LATE = 0.05
@@ -74,7 +76,7 @@ def security_dilemma_index(spending: np.ndarray, threat: np.ndarray) -> np.ndarr
 
 def summarise(years: np.ndarray, countries: tuple[str, ...], burden: np.ndarray, spending: np.ndarray,
               gdp: np.ndarray, threat: np.ndarray, cap: np.ndarray,
-              allies: tuple[str, ...] = ("JPN", "KOR", "PHL")) -> dict[str, np.ndarray]:
+              allies: tuple[str, ...] = ALLIES) -> dict[str, np.ndarray]:
     """Outcomes of each run.
 
     Args:

@@ -148,7 +148,7 @@ GLOBAL_SPECS: tuple[Spec, ...] = (
     Spec("nato_europe_target", "float", 0.035, 0.0, 0.1, "share of GDP",
          "NATO Europe core defence burden reached in nato_europe_year (Hague 2025: 3.5% core)"),
     Spec("nato_europe_year", "int", 2035, 2025, 2100, "year", "year NATO Europe reaches its target"),
-    Spec("nato_europe_start", "float", 0.02, 0.0, 0.1, "share of GDP",
+    Spec("nato_europe_start", "float", 0.02, 0.005, 0.1, "share of GDP",
          "NATO Europe burden in 2024 (about 2% on average)"),
     Spec("threat_noise", "float", 0.0, 0.0, 1.0, "log-sd", "lognormal shock on perceived threat each year"),
     Spec("budget_noise", "float", 0.0, 0.0, 0.5, "relative sd",
@@ -156,7 +156,7 @@ GLOBAL_SPECS: tuple[Spec, ...] = (
     Spec("depreciation", "float", 0.08, 0.01, 0.5, "1/year", "capability depreciation rate"),
     Spec("backlash_decay", "float", 0.3, 0.0, 1.0, "1/year", "share of backlash that fades each year"),
     Spec("crowding_out", "float", 0.0, 0.0, 2.0, "",
-         "growth lost per unit of burden (0.5: a 4% burden costs 2 pp of growth)"),
+         "growth lost per unit of burden added since the start (0.5: +2 pp of GDP costs 1 pp of growth)"),
 )
 
 # Per-country fields: name -> (kind, fallback default, low, high, unit, doc).
@@ -167,7 +167,7 @@ COUNTRY_FIELDS: dict[str, tuple] = {
     "pressure_response": ("float", 0.0, 0.0, 5.0, "", "rise of desired burden per unit of US pressure"),
     "fiscal_drag": ("float", 0.0, 0.0, 5.0, "", "slows increases by 1 + fiscal_drag x debt"),
     "backlash_gain": ("float", 0.0, 0.0, 20.0, "per pp", "backlash added per percentage point of yearly increase"),
-    "theatre_share": ("float", 1.0, 0.0, 1.0, "", "share of capability bearing on the Pacific theatre"),
+    "theatre_share": ("float", 1.0, 0.01, 1.0, "", "share of capability bearing on the Pacific theatre"),
     "burden_floor": ("float", 0.0, 0.0, 1.0, "share of GDP", "lowest burden"),
     "burden_cap": ("float", 1.0, 0.001, 1.0, "share of GDP", "highest burden (absorptive/political ceiling)"),
     "max_change": ("float", 1.0, 0.0, 1.0, "share of GDP / year", "largest yearly change of burden"),
@@ -205,6 +205,7 @@ def _defaults_file() -> dict:
 def specs() -> dict[str, Spec]:
     """All parameter declarations by flat name, defaults filled from the defaults file."""
     table = _defaults_file()
+    _check_defaults_file(table)
     out = {s.name: s for s in GLOBAL_SPECS}
     for fname, (kind, fallback, lo, hi, unit, doc) in COUNTRY_FIELDS.items():
         for iso in COUNTRIES:
@@ -220,6 +221,24 @@ def specs() -> dict[str, Spec]:
                 out[name] = Spec(name, "float", default, 0.0, 1.0, "",
                                  f"how much {NAMES[src]}'s capability threatens {NAMES[obs]}")
     return out
+
+
+def _check_defaults_file(table: dict) -> None:
+    """A misspelt key in defaults.toml would silently fall back to a built-in value: refuse it."""
+    where = str(DATA_DIR / "defaults.toml")
+    for key in table:
+        if key not in ("countries", "hostility"):
+            raise ParameterError(f"{where}: unknown section {key!r}.")
+    for iso, fields in table.get("countries", {}).items():
+        if iso not in COUNTRIES:
+            raise ParameterError(f"{where}: unknown country {iso!r} in [countries].")
+        for name in fields:
+            if name not in COUNTRY_FIELDS:
+                raise ParameterError(f"{where}: unknown field 'countries.{iso}.{name}'.")
+    for obs, sources in table.get("hostility", {}).items():
+        for iso in (obs, *sources):
+            if iso not in COUNTRIES:
+                raise ParameterError(f"{where}: unknown country {iso!r} in [hostility].")
 
 
 @dataclass(frozen=True)

@@ -81,12 +81,13 @@ def plot_spending(table: pd.DataFrame, title: str = "") -> Figure:
 
 
 def plot_threat(table: pd.DataFrame, title: str = "") -> Figure:
-    """Perceived threat per country (dimensionless index; see the model documentation)."""
+    """Perceived threat per country: hostile over friendly capability in the ratio model, weighted
+    rival burdens in the linear (Richardson) model; dimensionless either way."""
     fig, ax = plt.subplots(figsize=(9, 5.5), layout="constrained")
     _lines(table, "threat", 1, ax)
     _title(ax, "Perceived threat by country", title)
     ax.set_xlabel("Year")
-    ax.set_ylabel("Perceived threat (hostile ÷ friendly capability, dimensionless)")
+    ax.set_ylabel("Perceived threat (dimensionless index)")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=9, title="Country")
     ax.grid(alpha=0.3)
     return fig

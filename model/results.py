@@ -39,16 +39,14 @@ class OutputError(ParameterError):
 def check_writable(folder: Path, option: str = "--out") -> None:
     """Raise OutputError (one line, naming the option and folder) unless ``folder`` can be written."""
     folder = Path(folder)
-    probe = folder
-    while not probe.exists():
-        probe = probe.parent
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"The {option!r} folder {str(folder)!r} is a file.")
+    probe = _first_existing(folder)
     if not probe.is_dir():
         raise OutputError(f"The {option!r} folder {str(folder)!r} cannot be created: "
                           f"{str(probe)!r} is not a folder.")
     if not os.access(probe, os.W_OK | os.X_OK):
         raise OutputError(f"The {option!r} folder {str(folder)!r} is not writable.")
-    if folder.exists() and not folder.is_dir():
-        raise OutputError(f"The {option!r} folder {str(folder)!r} is a file.")
 
 
 @contextlib.contextmanager
@@ -60,8 +58,12 @@ def staged_output(folder: Path, option: str = "--out") -> Iterator[Path]:
     """
     folder = Path(folder)
     check_writable(folder, option)
-    anchor = folder if folder.exists() else _first_existing(folder)
-    stage = Path(tempfile.mkdtemp(prefix=f".{folder.name}.staging-", dir=anchor if anchor.is_dir() else None))
+    # A hidden sibling on the same filesystem (renames are atomic); inside the folder only when
+    # its parent cannot be written.
+    anchor = _first_existing(folder.absolute().parent)
+    if not os.access(anchor, os.W_OK | os.X_OK):
+        anchor = folder
+    stage = Path(tempfile.mkdtemp(prefix=f".{folder.name}.staging-", dir=anchor))
     try:
         yield stage
         folder.mkdir(parents=True, exist_ok=True)
@@ -133,6 +135,8 @@ def write_json(obj: Any, path: Path) -> None:
 
 
 def _clean(o: Any) -> Any:
+    if isinstance(o, np.ndarray):
+        return _clean(o.tolist())
     if isinstance(o, dict):
         return {str(k): _clean(v) for k, v in o.items()}
     if isinstance(o, (list, tuple)):
@@ -147,12 +151,9 @@ def _clean(o: Any) -> Any:
 
 
 def _json_default(o: Any) -> Any:
-    if isinstance(o, (np.integer,)):
-        return int(o)
-    if isinstance(o, (np.floating,)):
-        return None if not np.isfinite(o) else float(o)
-    if isinstance(o, (np.ndarray, tuple, set)):
-        return list(o)
+    """What _clean leaves for json: paths and sets."""
     if isinstance(o, Path):
         return str(o)
+    if isinstance(o, set):
+        return sorted(o)
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")

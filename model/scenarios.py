@@ -59,7 +59,7 @@ def list_scenarios() -> list[Scenario]:
 def resolve(name_or_path: str | Path) -> Path:
     """Path of a scenario given its name or a path to a TOML file."""
     p = Path(name_or_path)
-    if p.suffix == ".toml" or p.exists():
+    if p.suffix == ".toml" or p.is_file():
         if not p.is_file():
             raise ParameterError(f"The scenario file {str(p)!r} does not exist.")
         return p

@@ -43,7 +43,12 @@ def test_mesa_agents_and_array_dynamics_agree_bit_for_bit():
 
 
 def test_model_draws_only_from_its_own_generator():
+    import random
+
     np.random.seed(0)
-    before = np.random.get_state()[1].copy()
+    random.seed(0)
+    before_np, before_py = np.random.get_state(), random.getstate()
     table(3)
-    assert (np.random.get_state()[1] == before).all()
+    after_np = np.random.get_state()
+    assert after_np[0] == before_np[0] and (after_np[1] == before_np[1]).all() and after_np[2:] == before_np[2:]
+    assert random.getstate() == before_py

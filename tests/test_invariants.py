@@ -31,6 +31,11 @@ draws = st.fixed_dictionaries({
     "adjustment_speed_jpn": unit,
     "threat_sensitivity_chn": st.floats(0.0, 5.0),
     "burden_shifting_usa": st.floats(0.0, 5.0),
+    "theatre_share_usa": st.floats(0.01, 1.0),
+    "theatre_share_rus": st.floats(0.01, 1.0),
+    "nato_europe_start": st.floats(0.005, 0.1),
+    "nato_europe_target": st.floats(0.0, 0.1),
+    "exo_threat_rus": st.floats(0.0, 10.0),
 })
 
 

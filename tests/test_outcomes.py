@@ -38,7 +38,7 @@ def test_ending_at_a_cap_is_a_spiral_even_if_flat():
 def test_crossing_years_and_never():
     burden = np.stack([np.linspace(0.015, 0.031, T), np.full(T, 0.06)], axis=1)
     np.testing.assert_array_equal(crossing_year(YEARS, burden, 0.02)[1], 2024)
-    assert crossing_year(YEARS, burden, 0.02)[0] == 2024 + int(np.argmax(burden[:, 0] >= 0.02))
+    assert crossing_year(YEARS, burden, 0.02)[0] == 2029  # 0.015 + 5 * 0.001 = 0.020
     assert np.isnan(crossing_year(YEARS, burden, 0.035)[0])
 
 

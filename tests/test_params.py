@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from model.model import ArmsRaceModel
-from model.params import COUNTRIES, ParameterError, Params, specs
+from model.params import COUNTRIES, COUNTRY_FIELDS, ParameterError, Params, specs
 
 
 @pytest.mark.parametrize("name, value, message", [
@@ -51,7 +51,8 @@ def test_start_burden_outside_its_bounds_is_rejected():
 def test_every_country_field_and_hostility_pair_is_declared_with_bounds():
     table = specs()
     for iso in COUNTRIES:
-        assert f"adjustment_speed_{iso.lower()}" in table
+        for field in COUNTRY_FIELDS:
+            assert f"{field}_{iso.lower()}" in table
         for src in COUNTRIES:
             if src != iso:
                 assert f"hostility_{iso.lower()}_{src.lower()}" in table
@@ -60,6 +61,36 @@ def test_every_country_field_and_hostility_pair_is_declared_with_bounds():
             assert spec.low <= spec.high, spec.name
             if spec.default is not None:
                 assert spec.low <= spec.default <= spec.high, spec.name
+
+
+def test_the_defaults_file_only_names_declared_fields_and_countries():
+    from model.params import _defaults_file
+
+    table = _defaults_file()
+    assert set(table) == {"countries", "hostility"}
+    for iso, fields in table["countries"].items():
+        assert iso in COUNTRIES and set(fields) <= set(COUNTRY_FIELDS)
+    for obs, sources in table["hostility"].items():
+        assert {obs, *sources} <= set(COUNTRIES)
+
+
+def test_batch_values_are_checked_like_single_ones():
+    import numpy as np
+
+    from model.inputs import build_inputs
+
+    base = Params.from_kwargs()
+    x = build_inputs(base, {"counterattack": np.array([True, False])})  # booleans can vary
+    assert x.g["counterattack"][:, 0].tolist() == [1.0, 0.0]
+    with pytest.raises(ParameterError, match="'counterattack' parameter must be true or false. Got 2.0"):
+        build_inputs(base, {"counterattack": np.array([1, 2])})
+    with pytest.raises(ParameterError, match=r"'floor_target_jpn' parameter must not exceed .* \(run 1\)"):
+        build_inputs(base, {"floor_target_jpn": np.array([0.02, 0.09])})
+    with pytest.raises(ParameterError, match=r"'us_demand_year' parameter must not be before .* \(run 0\)"):
+        build_inputs(base, {"us_demand_year": np.array([2024, 2030])})
+    with pytest.raises(ParameterError) as err:
+        build_inputs(base, {"until": np.arange(30) + 2030})
+    assert "\n" not in str(err.value) and "cannot vary within a batch" in str(err.value)
 
 
 def test_keyword_construction_reaches_the_model():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from model.params import ParameterError
 from model.scenarios import list_scenarios, scenario_dir
 
 ORDER = 20
@@ -17,6 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     scenarios = list_scenarios()
+    if not scenarios:
+        raise ParameterError(f"No scenario files (*.toml) in {str(scenario_dir())!r}.")
     width = max(len(s.name) for s in scenarios)
     for s in scenarios:
         print(f"{s.name:<{width}}  {s.description}")
