@@ -10,17 +10,26 @@
   parameters, phase diagrams side by side on a shared colour scale (or response curves overlaid);
 * ``compare.json``: the inputs (folders, experiment hashes) and provenance.
 
-Intervals. Each experiment's value of an outcome is the mean over its runs (with two or more
-replicates, the mean of the replicate means: the same unless values are missing). Its 95% interval is a
-Student-t interval over **replicates** when there are at least two: the outcome is averaged over
-the design points within each replicate (a replicate is one full pass over the design with its own
-seeds), giving R independent means m_1..m_R; the interval is mean(m) +- t(0.975, R-1) * sd(m) / sqrt(R).
-With one replicate, the runs themselves are the independent units (t-interval over runs); this is
-right for random designs (LHS, Sobol) and, for a deterministic grid, describes the spread of the
-design rather than noise. The difference against the first experiment uses Welch's interval
-(standard errors added in quadrature, Welch-Satterthwaite degrees of freedom): the experiments are
-treated as independent (no pairing of seeds). Crossing years average only the runs that cross;
-the share of runs that cross is a separate row.
+Intervals. Each experiment's value of an outcome is the mean of its interval units (below; the
+mean over runs unless values are missing). Its 95% interval is a Student-t interval over units,
+mean(m) +- t(0.975, n-1) * sd(m) / sqrt(n), where the units m_1..m_n (``ci_basis``) are:
+
+* ``replicates`` when there are at least two: the outcome averaged over the design points within
+  each replicate (a replicate is one full pass over the design with its own seeds), R independent
+  means;
+* ``blocks`` for a Sobol design with one replicate: the mean of each Saltelli block of 2D+2 design
+  points (D+2 without second order). The rows of a block share coordinates (A, B and their
+  cross-combinations), so they are not independent; the blocks are;
+* ``runs`` otherwise. For LHS this is flagged approximate (``ci_approximate``): the points are
+  stratified, not independent draws, and the interval treats them as independent (usually
+  conservative). For a deterministic grid it describes the spread of the design, not noise.
+
+The difference against the first experiment uses Welch's interval (standard errors added in
+quadrature, Welch-Satterthwaite degrees of freedom): the experiments are treated as independent
+(no pairing of seeds). When the two experiments' interval units differ, the row says so
+(``diff_note``) and the Markdown table marks the difference. Crossing years average only the runs
+that cross; the share of runs that cross is a separate row. An unfinished sweep (fewer runs than
+its manifest declares) is named in the ``unfinished`` column and under the Markdown header.
 """
 
 from __future__ import annotations
@@ -46,11 +55,15 @@ from model.sweep_plots import (
     outcome_quantity,
     phase_diagram,
     response_curve,
+    saltelli_block,
     save_figure,
+    unfinished_note,
     unique_labels,
 )
 
 CONFIDENCE = 0.95
+BASIS_LABEL = {"replicates": "replicate means", "blocks": "Saltelli block means", "runs": "runs"}
+"""How each interval basis (``ci_basis``) is named in the Markdown table."""
 
 
 @dataclass(frozen=True)
@@ -103,17 +116,27 @@ def _values(res: Results, row: Row) -> pd.Series | None:
     return v * row.scale
 
 
-def mean_interval(values: pd.Series, replicate: pd.Series) -> dict[str, float | int | str]:
-    """Mean and 95% t-interval (over replicate means if >= 2 replicates, else over runs).
+def mean_interval(values: pd.Series, replicate: pd.Series, block: pd.Series | None = None,
+                  kind: str = "") -> dict[str, float | int | str | bool]:
+    """Mean and 95% t-interval over independent units (see the module docstring).
+
+    Args:
+        values: per-run values (NaN: left out).
+        replicate: per-run replicate number.
+        block: per-run Saltelli block (Sobol designs), the units when there is one replicate.
+        kind: the design ("grid", "lhs", "sobol"): an interval over LHS runs is approximate.
 
     Returns:
-        mean, ci_low, ci_high, se, df, n_units, ci_basis ("replicates" or "runs"), n_runs.
+        mean, ci_low, ci_high, se, df, n_units, ci_basis ("replicates", "blocks" or "runs"),
+        ci_approximate, n_runs.
     """
     ok = values.notna()
     v, rep = values[ok], replicate[ok]
     n_runs = int(ok.sum())
     if rep.nunique() >= 2:
         units, basis = v.groupby(rep).mean(), "replicates"
+    elif block is not None:
+        units, basis = v.groupby(block[ok]).mean(), "blocks"
     else:
         units, basis = v, "runs"
     n = len(units)
@@ -125,7 +148,7 @@ def mean_interval(values: pd.Series, replicate: pd.Series) -> dict[str, float | 
     else:
         se, low, high, df = math.nan, math.nan, math.nan, math.nan
     return {"mean": mean, "ci_low": low, "ci_high": high, "se": se, "df": df, "n_units": n, "ci_basis": basis,
-            "n_runs": n_runs}
+            "ci_approximate": basis == "runs" and kind == "lhs", "n_runs": n_runs}
 
 
 def welch_interval(a: dict, b: dict) -> tuple[float, float, float]:
@@ -146,28 +169,36 @@ def difference_table(results: Sequence[Results], labels: Sequence[str] | None = 
 
     Returns:
         One row per outcome and experiment: outcome, label, unit, experiment, base_scenario,
-        n_runs, n_units, ci_basis, mean, ci_low, ci_high, diff_vs_first, diff_low, diff_high (all in
-        the display unit: % for shares of GDP and of runs). The first experiment's difference is 0
-        (no interval).
+        n_runs, n_units, ci_basis, ci_approximate, mean, ci_low, ci_high, diff_vs_first, diff_low,
+        diff_high, diff_note, unfinished (all values in the display unit: % for shares of GDP and
+        of runs). The first experiment's difference is 0 (no interval). ``diff_note`` says when the
+        two experiments' intervals are over different units; ``unfinished`` is "Unfinished sweep:
+        x of y runs." for a sweep that has not finished, else "".
     """
     labels = list(labels) if labels is not None else unique_labels(results)
+    blocks = [res.runs["design_point"] // saltelli_block(res) if res.kind == "sobol" else None for res in results]
     rows = []
     for row in key_outcomes(results):
         first = None
-        for res, lab in zip(results, labels, strict=True):
+        for res, lab, block in zip(results, labels, blocks, strict=True):
             v = _values(res, row)
-            est = (mean_interval(v, res.runs["replicate"]) if v is not None else
+            est = (mean_interval(v, res.runs["replicate"], block, res.kind) if v is not None else
                    {"mean": math.nan, "ci_low": math.nan, "ci_high": math.nan, "se": math.nan, "df": math.nan,
-                    "n_units": 0, "ci_basis": "", "n_runs": 0})
+                    "n_units": 0, "ci_basis": "", "ci_approximate": False, "n_runs": 0})
+            note = ""
             if first is None:
                 first = est
                 d, lo, hi = (0.0 if np.isfinite(est["mean"]) else math.nan), math.nan, math.nan
             else:
                 d, lo, hi = welch_interval(first, est)
+                if first["ci_basis"] and est["ci_basis"] and first["ci_basis"] != est["ci_basis"]:
+                    note = (f"interval bases differ: {BASIS_LABEL[first['ci_basis']]} ({labels[0]}) vs "
+                            f"{BASIS_LABEL[est['ci_basis']]} ({lab})")
             rows.append({"outcome": row.key, "label": row.label, "unit": row.unit, "experiment": lab,
                          "base_scenario": res.base_scenario, "n_runs": est["n_runs"], "n_units": est["n_units"],
-                         "ci_basis": est["ci_basis"], "mean": est["mean"], "ci_low": est["ci_low"],
-                         "ci_high": est["ci_high"], "diff_vs_first": d, "diff_low": lo, "diff_high": hi})
+                         "ci_basis": est["ci_basis"], "ci_approximate": est["ci_approximate"], "mean": est["mean"],
+                         "ci_low": est["ci_low"], "ci_high": est["ci_high"], "diff_vs_first": d, "diff_low": lo,
+                         "diff_high": hi, "diff_note": note, "unfinished": res.incomplete_note})
     return pd.DataFrame(rows)
 
 
@@ -179,23 +210,43 @@ def _num(x: float, unit: str) -> str:
     return f"{x:.3g}" if abs(x) < 10 else f"{x:.1f}"
 
 
+def _basis_cell(rows: pd.DataFrame) -> str:
+    """An experiment's interval basis as read from its table rows (the most frequent one)."""
+    bases = rows["ci_basis"][rows["ci_basis"] != ""]
+    if bases.empty:
+        return "–"
+    text = BASIS_LABEL[bases.mode().iloc[0]]
+    return text + (" (approximate)" if rows["ci_approximate"].any() else "")
+
+
 def markdown_table(table: pd.DataFrame, results: Sequence[Results], labels: Sequence[str]) -> str:
     """The difference table as Markdown: one row per outcome; means and differences with intervals."""
     lines = [f"# Comparison: {' vs '.join(labels)}", ""]
     lines.append("| Experiment | Folder | Base scenario | Design | Varied | Runs | Replicates | Interval over |")
     lines.append("|---|---|---|---|---|---|---|---|")
     for res, lab in zip(results, labels, strict=True):
-        basis = "replicates" if res.runs["replicate"].nunique() >= 2 else "runs"
+        runs = f"{len(res.runs):,}" + (f" of {res.expected_runs:,} (unfinished)" if res.incomplete_note else "")
         lines.append(f"| {lab} | `{res.path}` | {res.base_scenario or '–'} | {res.kind} | "
-                     f"{', '.join(res.varied) or '–'} | {len(res.runs):,} | {res.replicates} | {basis} |")
-    lines += ["", f"Values: mean over runs [{CONFIDENCE:.0%} interval]. Interval: Student-t over replicate means "
-              "(each replicate averaged over the design points) when an experiment has 2 or more replicates, "
-              "else over runs. Differences: against the first experiment, Welch interval (experiments "
-              "independent). Shares of GDP and of runs in %; crossing years average the runs that cross.", ""]
+                     f"{', '.join(res.varied) or '–'} | {runs} | {res.replicates} | "
+                     f"{_basis_cell(table[table['experiment'] == lab])} |")
+    lines += ["", f"Values: mean [{CONFIDENCE:.0%} interval]. Interval: Student-t over replicate means "
+              "(each replicate averaged over the design points) when an experiment has 2 or more replicates; "
+              "with one, over Saltelli block means for a Sobol design (the rows of a block are not independent) "
+              "and over runs otherwise (approximate for LHS: its points are stratified, not independent; for a "
+              "grid, the spread of the design). Differences: against the first experiment, Welch interval "
+              "(experiments independent). Shares of GDP and of runs in %; crossing years average the runs that "
+              "cross.", ""]
+    note = unfinished_note(results, labels)
+    if note:
+        lines += [f"**{note}** Its values cover the finished runs only.", ""]
     varied = {tuple(sorted(r.varied)) for r in results}
     if len(varied) > 1 or len({r.kind for r in results}) > 1:
         lines += ["**Note:** the experiments sample different parameters or designs, so differences mix the "
                   "scenario effect with the design.", ""]
+    mixed = sorted(set(table["diff_note"][table["diff_note"] != ""]))
+    if mixed:
+        lines += ["**‡ Intervals over different units:** " + "; ".join(mixed) + ". The Welch interval of these "
+                  "differences combines them as if comparable; read it as indicative.", ""]
     head = ["Outcome (unit)", *[f"{lab}" for lab in labels], *[f"{lab} − {labels[0]}" for lab in labels[1:]]]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, g in table.groupby("outcome", sort=False):
@@ -210,7 +261,7 @@ def markdown_table(table: pd.DataFrame, results: Sequence[Results], labels: Sequ
             r = g.loc[lab]
             ci = f" [{_num(r['diff_low'], unit)}, {_num(r['diff_high'], unit)}]" if np.isfinite(r["diff_low"]) else ""
             sign = "+" if np.isfinite(r["diff_vs_first"]) and r["diff_vs_first"] > 0 else ""
-            cells.append(sign + _num(r["diff_vs_first"], unit) + ci)
+            cells.append(sign + _num(r["diff_vs_first"], unit) + ci + (" ‡" if r["diff_note"] else ""))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -285,7 +336,9 @@ def compare(dirs: Sequence[str | Path], out: str | Path, formats: Sequence[str] 
                    "manifest_sha256": file_hash(r.path / "manifest.json")} for r, lab in zip(results, labels,
                                                                                             strict=True)]
         write_json(metadata(inputs=inputs, charts=charts, confidence=CONFIDENCE,
-                            interval="Student-t over replicate means (>= 2 replicates) else over runs; "
-                                     "differences: Welch"), stage / "compare.json")
+                            interval="Student-t over replicate means (>= 2 replicates), else over Saltelli "
+                                     "block means (Sobol) or runs (approximate for LHS); differences: Welch",
+                            unfinished=[lab for r, lab in zip(results, labels, strict=True) if r.incomplete_note]),
+                   stage / "compare.json")
         names.append("compare.json")
     return Comparison(results=results, labels=labels, table=table, paths=[out / n for n in names])

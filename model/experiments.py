@@ -42,7 +42,8 @@ seeded) on the unit cube; ``sobol``: ``SALib.sample.sobol.sample`` (Saltelli's s
 seeded). Both map the unit cube through each range's distribution with SALib's
 ``scale_samples``: ``uniform`` on [low, high], ``loguniform`` on [low, high] (low > 0), ``normal``
 (mean, sd) truncated to [low, high]. Integer parameters are rounded to the nearest integer after
-scaling. Lists of values are for grids only.
+scaling (a grid range whose rounded values repeat is refused, as a list that repeats a value is).
+Lists of values are for grids only; ``[design] seed`` is for LHS and Sobol only.
 
 Runs and seeds. Run ids are design-point-major: ``run = design_point * replicates + replicate``.
 With ``root_seed``, run ``i`` has seed ``SeedSequence(root_seed).spawn(n_runs)[i].generate_state(1)[0]``
@@ -57,6 +58,7 @@ naming the file, the field and the value, like scenario errors.
 
 from __future__ import annotations
 
+import copy
 import itertools
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -84,9 +86,6 @@ SECTIONS = {
     "keep": ("paths", "variables"),
 }
 RANGE_KEYS = ("low", "high", "distribution", "steps", "mean", "sd")
-# Parameters that appear in Params' cross-field checks (floor <= cap, demand ramp order): a design
-# that varies them is checked point by point through Params, the single place those rules live.
-_CONSISTENCY_FIELDS = ("us_demand_start", "us_demand_year", "burden_floor_", "burden_cap_", "floor_target_")
 _VALIDATE_BLOCK = 20_000
 """Design points validated through build_inputs at once (bounds memory during validation)."""
 
@@ -277,6 +276,9 @@ def load_experiment(path: str | Path) -> Experiment:
         if key in design and kind != needed:
             raise ParameterError(f"{where}: 'design.{key}' applies to the {needed!r} design only. "
                                  f"Got {design[key]!r} with kind = {kind!r}.")
+    if "seed" in design and kind == "grid":
+        raise ParameterError(f"{where}: 'design.seed' applies to the 'lhs' and 'sobol' designs only (a grid "
+                             f"draws nothing). Got {design['seed']!r} with kind = 'grid'.")
     samples = n = None
     if kind == "lhs":
         samples = _int(design, "samples", where, "design", low=1, required=True)
@@ -458,6 +460,10 @@ def _range(name: str, entry: dict, kind: str, spec, where: str) -> Varied:
             raise ParameterError(f"{where}: the 'grid' design spaces a range evenly ('uniform' or "
                                  f"'loguniform'). Got distribution = 'normal' for {label!r}.")
         steps = _int(entry, "steps", where, label, low=2, required=True)
+        values = _typed(name, Varied(name, low=low, high=high, distribution=dist, steps=steps).grid_values())
+        if len(np.unique(values)) != len(values):
+            raise ParameterError(f"{where}: the {label!r} range repeats a value once rounded to integers "
+                                 f"({', '.join(map(str, values))}). Got {entry!r} instead.")
     elif "steps" in entry:
         raise ParameterError(f"{where}: '{label}.steps' applies to the 'grid' design only. "
                              f"Got {entry['steps']!r} with kind = {kind!r}.")
@@ -520,10 +526,13 @@ def sample(exp: Experiment) -> np.ndarray:
         from scipy.stats import qmc
 
         unit = qmc.LatinHypercube(d=d, rng=np.random.default_rng(exp.design_seed)).random(exp.samples)
-        return scale_samples(unit, exp.problem)
+        return scale_samples(unit, copy.deepcopy(exp.problem))
     from SALib.sample import sobol
 
-    return sobol.sample(exp.problem, exp.n, calc_second_order=exp.second_order, seed=exp.design_seed)
+    # SALib writes into the problem it is given ("sample_scaled", "groups"): give it a copy, so
+    # the problem recorded in the manifest is the experiment's own.
+    return sobol.sample(copy.deepcopy(exp.problem), exp.n, calc_second_order=exp.second_order,
+                        seed=exp.design_seed)
 
 
 def _typed(name: str, values: np.ndarray) -> np.ndarray:
@@ -536,31 +545,33 @@ def _typed(name: str, values: np.ndarray) -> np.ndarray:
 
 
 def _validate_points(exp: Experiment, where: str) -> None:
-    """Check every design point: cross-field rules via Params, then bounds via build_inputs."""
+    """Check every design point through build_inputs (bounds, the cross-field rules of Params run by
+    run, the start state within floor and cap), in blocks; name the first bad point."""
     points = exp.points
-    linked = [c for c in points.columns if c.startswith(_CONSISTENCY_FIELDS)]
-    if linked:
-        unique = points[linked].drop_duplicates()
-        for i, values in zip(unique.index, unique.to_dict("records"), strict=True):
-            try:
-                exp.base.replace(**values)
-            except ParameterError as exc:
-                raise ParameterError(f"{where}: design point {i} ({_show(values)}) is invalid: {exc}") from None
     for start in range(0, len(points), _VALIDATE_BLOCK):
-        error = _inputs_error(exp.base, points, start, min(start + _VALIDATE_BLOCK, len(points)))
-        if error is None:
+        stop = min(start + _VALIDATE_BLOCK, len(points))
+        if _inputs_error(exp.base, points, start, stop) is None:
             continue
         # Locate the first bad point by bisection, so the message names it and its values.
-        lo, hi = start, min(start + _VALIDATE_BLOCK, len(points))
+        lo, hi = start, stop
         while hi - lo > 1:
             mid = (lo + hi) // 2
             if _inputs_error(exp.base, points, lo, mid) is not None:
                 hi = mid
             else:
                 lo = mid
-        values = points.iloc[lo].to_dict()
-        raise ParameterError(f"{where}: design point {lo} ({_show(values)}) is invalid: "
-                             f"{_inputs_error(exp.base, points, lo, lo + 1)}")
+        values = {c: points[c].iloc[lo].item() for c in points.columns}
+        error = _point_error(exp.base, values) or _inputs_error(exp.base, points, lo, lo + 1)
+        raise ParameterError(f"{where}: design point {lo} ({_show(values)}) is invalid: {error}")
+
+
+def _point_error(base: Params, values: dict[str, Any]) -> ParameterError | None:
+    """The error of one design point, as for a single parameter set (no batch run number)."""
+    try:
+        build_inputs(base.replace(**values))
+    except ParameterError as exc:
+        return exc
+    return None
 
 
 def _inputs_error(base: Params, points: pd.DataFrame, start: int, stop: int) -> ParameterError | None:

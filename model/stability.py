@@ -3,21 +3,28 @@
 Richardson's arms race is stable when the reaction coefficients are small against the fatigue
 coefficients (two countries: ``k*l < a*b``; N countries: the spectral radius of the reaction
 matrix below one, MODEL.md). The indicator here generalises that to the model as it stands at the
-end of a run: ``A[i, j] = d(desired burden of i) / d(burden of j)`` through the threat channel only
-(compliance with US demands and allies' added burden held fixed), evaluated at the end state with
-the end year's relations (credibility, partnership, doctrine); each country closes a share ``s_i``
-(its adjustment speed, slowed by fiscal strain and backlash) of the gap a year, so the linearised
-year-on-year map is ``M = I - diag(s) + diag(s) A`` and the indicator is
-``rho(M) = max |eigenvalue(M)|``: below 1 locally stable, above 1 a spiral.
+end of a run: ``A[i, j] = d(desired burden of i) / d(burden of j)`` through the threat channel,
+evaluated at the end state with the end year's relations (credibility, partnership, doctrine) and
+US demand, and ``rho(A) = max |eigenvalue(A)|``: below 1, a small lasting change in burdens
+dies out through the threat channel; above 1, it feeds on itself (a spiral).
+
+Compliance with the US demand is held fixed at its value (``x.compliance``): an ally whose own
+preference is below the demand wants ``own + c (D - own)``, so its row of ``A`` is its threat
+response scaled by ``(1 - c)`` (part of a pressed ally's effort is set by the demand, not by
+threat); an ally already above the demand, and every other country, responds in full. Allies'
+added burden (burden shifting by the leader) is held at zero.
 
 In the ``ratio`` threat model threat depends on capability stocks, not burdens; capabilities are
 put at the steady state their burden would sustain, ``K_j = burden_j * gdp_j / depreciation``
 (perpetual inventory at rest), so that ``A`` answers "if j's burden were a little higher for good,
 how much more would i want to spend". In the ``linear`` (Richardson) model threat is the
 hostility-weighted sum of burdens and ``A = diag(threat_sensitivity * threat_scale) * hostility *
-hostility_scale`` exactly; ``M`` is then Richardson's matrix ``[[1-a, k], [l, 1-b]]`` and
-``rho(M) < 1`` is the classic condition ``k*l < a*b``. In the ratio model the diagonal of ``A`` is
-negative (a country's own capability reassures it), which damps ``M``.
+hostility_scale`` exactly (rows of pressed allies times ``1 - c``). For two countries with
+Richardson's ``k = a * s_1 * h_12`` and ``l = b * s_2 * h_21`` (``a``, ``b`` the adjustment
+speeds, the fatigue terms), ``rho(A) = sqrt(s_1 h_12 s_2 h_21) = sqrt(k*l / (a*b))``, so
+``rho(A) < 1`` exactly when ``k*l < a*b``: the adjustment speeds set how fast a spiral unfolds,
+not whether it does. In the ratio model the diagonal of ``A`` is negative (a country's own
+capability reassures it).
 
 The derivatives are central finite differences through :func:`model.dynamics.projections`,
 :func:`~model.dynamics.perceived_threat` and :func:`~model.dynamics.desired_burden`, batched over
@@ -49,7 +56,7 @@ def response_matrix(x, state: dynamics.State, year: int | None = None) -> np.nda
     Args:
         x: :class:`model.inputs.Inputs` (any batch shape ``B``).
         state: the state to linearise at, fields ``B + (N,)`` (burden share of GDP, GDP US$ bn).
-        year: year whose schedule (credibility, doctrine, exogenous threat) applies; default the
+        year: year whose schedule (credibility, doctrine, exogenous threat, US demand) applies; default the
             last year of the horizon, ``x.until``.
 
     Returns:
@@ -75,13 +82,13 @@ def response_matrix(x, state: dynamics.State, year: int | None = None) -> np.nda
         _flat(x.hostility, batch, (n, n))[:, None], _flat(sched.support, batch, (n, n))[:, None],
         hostile, friendly, _flat(x.hostility_scale, batch, (1,))[:, None, :],
         _flat(sched.exo, batch, (n,))[:, None, :], x.linear)                      # (R, 2N, N)
-    zeros = np.zeros((r, 1, n))
-    # Threat channel only: compliance with the US demand and allies' added burden are held at
-    # zero, which keeps the difference free of rounding from unrelated terms.
+    # Compliance with the end year's US demand is held fixed (a pressed ally's row is scaled by
+    # 1 - c); allies' added burden is held at zero, which keeps the difference free of rounding
+    # from an unrelated term.
     desired = dynamics.desired_burden(
         _flat(sched.baseline, batch, (n,))[:, None, :], _flat(x.sensitivity, batch, (n,))[:, None, :],
-        threat, zeros, zeros,
-        _flat(x.shifting, batch, (n,))[:, None, :], zeros)
+        threat, _flat(x.compliance, batch, (n,))[:, None, :], _flat(sched.demand, batch, (n,))[:, None, :],
+        _flat(x.shifting, batch, (n,))[:, None, :], np.zeros((r, 1, n)))
     # desired[:, j, i] is i's desired burden with j raised; A[i, j] = (up - down)[j, i] / (2 h_j).
     deriv = (desired[:, :n, :] - desired[:, n:, :]) / (2.0 * step[:, :, None])   # (R, j, i)
     return np.swapaxes(deriv, -1, -2).reshape(batch + (n, n))
@@ -92,23 +99,8 @@ def spectral_radius(a: np.ndarray) -> np.ndarray:
     return np.abs(np.linalg.eigvals(a)).max(axis=-1)
 
 
-def iteration_matrix(x, state: dynamics.State, year: int | None = None) -> np.ndarray:
-    """Linearised year-on-year burden map ``M = I - diag(s) + diag(s) A`` at ``state``.
-
-    ``A`` is :func:`response_matrix`; ``s`` the speed at which burdens rise at that state, the
-    adjustment speed slowed by fiscal strain and backlash (``speed / (1 + drag * debt + backlash)``,
-    as in :func:`model.dynamics.decide`). For the Richardson case this is ``[[1-a, k], [l, 1-b]]``,
-    whose spectral radius is below one exactly when ``k*l < a*b``.
-    """
-    a = response_matrix(x, state, year)
-    n = a.shape[-1]
-    speed = x.speed / (1.0 + x.fiscal_drag * x.debt + state.backlash)
-    speed = np.broadcast_to(speed, a.shape[:-1])
-    return np.eye(n) - speed[..., :, None] * np.eye(n) + speed[..., :, None] * a
-
-
 def response_radius(x, state: dynamics.State, year: int | None = None) -> np.ndarray:
-    """Stability indicator: spectral radius of :func:`iteration_matrix` (below 1: locally stable).
+    """Stability indicator: spectral radius of :func:`response_matrix` (below 1: locally damped).
 
     Args:
         x: :class:`model.inputs.Inputs` (any batch shape ``B``).
@@ -119,4 +111,4 @@ def response_radius(x, state: dynamics.State, year: int | None = None) -> np.nda
         ``B``-shaped array of radii (dimensionless, >= 0): below 1, a small lasting change in any
         country's burden dies out through the threat channel; above 1, it grows (a spiral).
     """
-    return spectral_radius(iteration_matrix(x, state, year))
+    return spectral_radius(response_matrix(x, state, year))

@@ -10,6 +10,7 @@ the run id only.
 Result folder (a contract: the charts read it)::
 
     DIR/manifest.json              experiment_file, experiment_hash (sha256 of the file bytes),
+                                   params_hash, design_hash, data_hash (see below),
                                    experiment (parsed, validated), base_scenario, design {kind, varied,
                                    n_points, and for sobol problem, n, calc_second_order}, replicates,
                                    n_runs, chunk_size, seeds {root | list}, engine, versions, code,
@@ -19,18 +20,33 @@ Result folder (a contract: the charts read it)::
     DIR/agents/chunk-00000.parquet per run, year and country: run, year, country and the kept
                                    variables (only when the experiment keeps paths)
 
+    DIR/.lock                      held (flock) by the sweep writing to DIR; no content
+
 Run ids are design-point-major: ``run = design_point * replicates + replicate``.
+
+Resuming (``resume=True``) continues only the same sweep: the experiment file bytes
+(``experiment_hash``), the base parameter values every run shares (``params_hash``: sha256 of
+their canonical JSON; it changes with the base scenario file, ``[fixed]`` or
+``model/data/defaults.toml``), the design points (``design_hash``: sha256 of each column's
+name, dtype and bytes; it changes when another SALib or SciPy draws other LHS / Sobol points) and
+the model's data files (``data_hash``: ``model/data/*.csv`` and ``*.toml``) must all be unchanged.
+One sweep at a time writes to a folder: the sweep holds an exclusive lock on ``DIR/.lock`` and
+another sweep on the same folder is refused at once.
 
 Crash safety: each chunk file is written under a temporary name and renamed into place
 (``os.replace``), then the chunk is marked done in ``manifest.json`` (itself replaced
-atomically). A sweep killed at any moment finishes with ``resume=True`` to exactly the tables of
-an uninterrupted sweep: chunks not marked done are recomputed and overwritten; stray temporary
-files are removed.
+atomically). The manifest is written before anything else, so a folder without one holds at
+most what a kill can leave before it (the lock, temporary files, empty ``runs/``/``agents/``) and
+counts as empty. A sweep killed at any moment finishes with ``resume=True`` to exactly the tables
+of an uninterrupted sweep: chunks not marked done are recomputed and overwritten; stray temporary
+files are removed. Only chunks marked done are ever read (:func:`done_chunk_files`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import hashlib
 import io
 import json
 import logging
@@ -48,10 +64,12 @@ import pyarrow.parquet as pq
 
 from model.engine import ENGINES, agents_arrow, runs_columns, simulate
 from model.experiments import Experiment, load_experiment, run_seeds
-from model.params import ParameterError, Params
+from model.params import DATA_DIR, ParameterError, Params
 from model.results import OutputError, check_writable, file_hash, metadata, write_json
 
 MANIFEST = "manifest.json"
+LOCK = ".lock"
+"""Lock file of a result folder: the sweep writing to it holds an exclusive ``flock``."""
 MAX_CHUNK = 1000
 """Largest default chunk (runs): bigger chunks add memory but barely any speed to the kernel."""
 MIN_CHUNK = 100
@@ -170,7 +188,8 @@ def run_sweep(experiment_path: str | Path, out: str | Path | None = None, worker
         out: result folder (default ``results/<file stem>``).
         workers: run on a local Dask cluster with this many worker processes (None: in-process).
         scheduler: address of an existing Dask scheduler (``tcp://host:port``); excludes ``workers``.
-        resume: finish the sweep already in ``out`` (same experiment file content required).
+        resume: finish the sweep already in ``out`` (same experiment file, base parameters, design
+            points and model data required: see the module docstring).
         engine: "fast" or "mesa" (identical results; mesa is the slow reference).
         chunk_size: runs per chunk (default: :func:`default_chunk_size`; a resumed sweep keeps its own).
         progress: show a progress bar (runs, rate, ETA) on stderr.
@@ -180,7 +199,8 @@ def run_sweep(experiment_path: str | Path, out: str | Path | None = None, worker
 
     Raises:
         ParameterError: invalid experiment file or options; ResumeError: ``out`` holds another or
-            a changed sweep, or nothing to resume from; OutputError: ``out`` cannot be written.
+            a changed sweep, nothing to resume from, or another sweep is writing to it; OutputError:
+            ``out`` cannot be written.
     """
     if engine not in ENGINES:
         raise ParameterError(f"The '--engine' option must be one of {', '.join(map(repr, ENGINES))}. "
@@ -196,31 +216,43 @@ def run_sweep(experiment_path: str | Path, out: str | Path | None = None, worker
     exp = load_experiment(path)
     out = Path(out) if out is not None else default_out(path)
     check_writable(out)
-    digest = file_hash(path)
+    hashes = {"experiment_hash": file_hash(path), "params_hash": params_hash(exp.base),
+              "design_hash": design_hash(exp.points), "data_hash": data_hash()}
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    with sweep_lock(out):
+        try:
+            _sweep(exp, path, out, hashes, workers, scheduler, resume, engine, chunk_size, progress)
+        except BaseException:
+            if created:  # failed before its manifest (e.g. no scheduler): leave no folder behind
+                _remove_if_empty(out)
+            raise
+    return out
+
+
+def _sweep(exp: Experiment, path: Path, out: Path, hashes: dict[str, str], workers: int | None,
+           scheduler: str | None, resume: bool, engine: str, chunk_size: int | None, progress: bool) -> None:
+    """The sweep proper, under the folder's lock."""
     manifest = _existing_manifest(out, resume)
     if manifest is not None:
-        if manifest.get("experiment_hash") != digest:
-            raise ResumeError(
-                f"The experiment file {str(path)!r} changed since the sweep in {str(out)!r} started "
-                f"(sha256 {digest[:12]} != {str(manifest.get('experiment_hash'))[:12]}); run it without "
-                f"--resume into another --out.")
+        _check_same_sweep(manifest, hashes, path, out)
         if chunk_size is not None and chunk_size != manifest["chunk_size"]:
             raise ResumeError(f"The '--chunk-size' option must match the sweep being resumed "
                               f"({manifest['chunk_size']}). Got {chunk_size!r} instead.")
         chunk_size = int(manifest["chunk_size"])
     else:
         chunk_size = chunk_size or default_chunk_size(exp.n_runs, workers)
-        manifest = new_manifest(exp, path, digest, chunk_size, engine)
+        manifest = new_manifest(exp, path, hashes, chunk_size, engine)
     pending = sorted(int(k) for k, c in manifest["chunks"].items() if not c["done"])
     done_runs = exp.n_runs - sum(c["runs"][1] - c["runs"][0] for c in manifest["chunks"].values()
                                  if not c["done"])
     with executor(workers, scheduler) as compute:
-        out.mkdir(parents=True, exist_ok=True)
+        # The manifest first: a folder without one is never more than a kill can leave before it.
+        _remove_temporaries(out, f"{MANIFEST}.")
+        _write_manifest(manifest, out)
         for sub in ("runs", "agents") if exp.keep_paths else ("runs",):
             (out / sub).mkdir(exist_ok=True)
             _remove_temporaries(out / sub, ".chunk-")
-        _remove_temporaries(out, f"{MANIFEST}.")
-        _write_manifest(manifest, out)
         with _progress(exp.n_runs, done_runs, progress, exp.name) as bar, \
                 ThreadPoolExecutor(max_workers=1, thread_name_prefix="sweep-writer") as writer:
 
@@ -240,20 +272,84 @@ def run_sweep(experiment_path: str | Path, out: str | Path | None = None, worker
                 writing = writer.submit(finish, result)
             if writing is not None:
                 writing.result()
-    return out
+
+
+# What each recorded hash covers, for the one-line refusal to resume.
+_HASHES = {
+    "experiment_hash": "The experiment file {file!r}",
+    "params_hash": "The base parameters (base scenario file, [fixed] or model/data/defaults.toml)",
+    "design_hash": "The design points (another SALib / SciPy version samples other LHS / Sobol points)",
+    "data_hash": "The model data (model/data/*.csv, *.toml)",
+}
+
+
+def _check_same_sweep(manifest: dict[str, Any], hashes: dict[str, str], path: Path, out: Path) -> None:
+    """Refuse to resume when anything that sets the runs differs from the sweep in ``out``."""
+    for key, what in _HASHES.items():
+        recorded = manifest.get(key)
+        if recorded is None:
+            raise ResumeError(f"The sweep in {str(out)!r} records no {key} (started by an older armsrace), so "
+                              f"resuming it cannot be checked; run it without --resume into another --out.")
+        if recorded != hashes[key]:
+            raise ResumeError(
+                f"{what.format(file=str(path))} changed since the sweep in {str(out)!r} started ({key} "
+                f"{hashes[key][:12]} != {str(recorded)[:12]}); run it without --resume into another --out.")
+
+
+def params_hash(base: Params) -> str:
+    """sha256 of the canonical JSON of the parameter values shared by every run."""
+    text = json.dumps(base.values, sort_keys=True, separators=(",", ":"),
+                      default=lambda v: v.item() if isinstance(v, np.generic) else list(v))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def design_hash(points: Any) -> str:
+    """sha256 of the design points table: each column's name, dtype and values (exact bytes)."""
+    h = hashlib.sha256()
+    h.update(str(len(points)).encode())
+    for name in points.columns:
+        values = np.ascontiguousarray(points[name].to_numpy())
+        h.update(f"\0{name}\0{values.dtype.str}\0".encode())
+        h.update(values.tobytes())
+    return h.hexdigest()
+
+
+def data_hash() -> str:
+    """sha256 of the model's data files (``model/data/*.csv`` and ``*.toml``, by name)."""
+    h = hashlib.sha256()
+    for f in sorted(p for p in DATA_DIR.iterdir() if p.suffix in (".csv", ".toml") and p.is_file()):
+        h.update(f"\0{f.name}\0".encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+@contextlib.contextmanager
+def sweep_lock(out: Path) -> Iterator[None]:
+    """Hold an exclusive, non-blocking ``flock`` on ``out/.lock`` (refuse if another sweep has it)."""
+    fd = os.open(out / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ResumeError(f"The '--out' folder {str(out)!r} is locked: another armsrace sweep is writing to "
+                              f"{str(out)!r}; wait for it to finish, or choose another --out.") from None
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def chunk_key(index: int) -> str:
     return f"{index:05d}"
 
 
-def new_manifest(exp: Experiment, path: Path, digest: str, chunk_size: int, engine: str) -> dict[str, Any]:
-    """The manifest of a new sweep, every chunk pending."""
+def new_manifest(exp: Experiment, path: Path, hashes: dict[str, str], chunk_size: int,
+                 engine: str) -> dict[str, Any]:
+    """The manifest of a new sweep, every chunk pending (``hashes``: experiment, params, design, data)."""
     chunks = {}
     for index, start in enumerate(range(0, exp.n_runs, chunk_size)):
         chunks[chunk_key(index)] = {"runs": [start, min(start + chunk_size, exp.n_runs)], "done": False}
     return metadata(
-        experiment_file=str(path), experiment_hash=digest, experiment=exp.content,
+        experiment_file=str(path), **{k: hashes[k] for k in _HASHES}, experiment=exp.content,
         base_scenario=exp.base_scenario, design=exp.design_record(), replicates=exp.replicates,
         n_runs=exp.n_runs, chunk_size=chunk_size, seeds=exp.seeds_record(), engine=engine,
         chunks=chunks)
@@ -271,7 +367,7 @@ def read_manifest(out: str | Path) -> dict[str, Any]:
 def _existing_manifest(out: Path, resume: bool) -> dict[str, Any] | None:
     """The manifest to resume from, or None for a fresh sweep; refuses to mix sweeps."""
     has_manifest = (out / MANIFEST).is_file()
-    non_empty = out.is_dir() and any(out.iterdir())
+    non_empty = out.is_dir() and not _only_leftovers(out)
     if resume:
         if has_manifest:
             return read_manifest(out)
@@ -285,6 +381,33 @@ def _existing_manifest(out: Path, resume: bool) -> dict[str, Any] | None:
     if non_empty:
         raise ResumeError(f"The '--out' folder {str(out)!r} is not empty; choose another --out.")
     return None
+
+
+def _only_leftovers(out: Path) -> bool:
+    """True if ``out`` holds nothing but what a sweep killed before its first manifest can leave:
+    the lock file, temporary files, and ``runs/`` / ``agents/`` folders holding only temporaries."""
+    for p in out.iterdir():
+        if p.name == LOCK or (p.name.endswith(TMP_SUFFIX) and p.is_file()):
+            continue
+        if p.name in ("runs", "agents") and p.is_dir() and not p.is_symlink():
+            if all(q.name.endswith(TMP_SUFFIX) and q.is_file() for q in p.iterdir()):
+                continue
+        return False
+    return True
+
+
+def _remove_if_empty(out: Path) -> None:
+    """Remove a folder this sweep created if it still holds only leftovers (a sweep that failed early)."""
+    if (out / MANIFEST).exists() or not out.is_dir() or not _only_leftovers(out):
+        return
+    for p in out.iterdir():
+        if p.is_dir():
+            for q in p.iterdir():
+                q.unlink(missing_ok=True)
+            p.rmdir()
+        else:
+            p.unlink(missing_ok=True)
+    out.rmdir()
 
 
 def _write_manifest(manifest: dict[str, Any], out: Path) -> None:
@@ -382,16 +505,27 @@ def _progress(total: int, initial: int, enabled: bool, label: str):
                 smoothing=0.1)
 
 
-def _by_index(manifest: dict[str, Any]) -> list[tuple[str, dict]]:
-    return sorted(manifest["chunks"].items(), key=lambda kv: int(kv[0]))
+def done_chunk_files(out: str | Path, sub: str, manifest: dict[str, Any] | None = None) -> list[Path]:
+    """Files of the chunks marked done in the manifest, in run order: ``out/<sub>/chunk-NNNNN.parquet``.
+
+    ``sub`` is "runs" or "agents". A chunk file not marked done (a sweep killed between renaming it
+    into place and marking it) is never listed: the sweep recomputes it on resume. A manifest
+    without a (valid) ``chunks`` table lists nothing.
+    """
+    manifest = read_manifest(out) if manifest is None else manifest
+    chunks = manifest.get("chunks") if isinstance(manifest, dict) else None
+    if not isinstance(chunks, dict):
+        return []
+    keys = sorted((k for k, c in chunks.items() if isinstance(c, dict) and c.get("done") is True
+                   and str(k).isdigit()), key=int)
+    return [Path(out) / sub / f"chunk-{k}.parquet" for k in keys]
 
 
 def read_runs(out: str | Path) -> Any:
     """The runs table of a result folder (done chunks only), ordered by run id."""
     import pandas as pd
 
-    manifest = read_manifest(out)
-    files = [Path(out) / "runs" / f"chunk-{k}.parquet" for k, c in _by_index(manifest) if c["done"]]
+    files = done_chunk_files(out, "runs")
     if not files:
         return pd.DataFrame()
     return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
@@ -401,11 +535,11 @@ def read_agents(out: str | Path) -> Any:
     """The agents table of a result folder (done chunks only), ordered by run, year, country."""
     import pandas as pd
 
-    manifest = read_manifest(out)
-    files = [Path(out) / "agents" / f"chunk-{k}.parquet" for k, c in _by_index(manifest) if c["done"]]
+    files = done_chunk_files(out, "agents")
     if not files or not files[0].exists():
         return pd.DataFrame()
     return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
 
 
-__all__ = ["run_sweep", "run_chunk", "read_manifest", "read_runs", "read_agents", "OutputError"]
+__all__ = ["run_sweep", "run_chunk", "read_manifest", "read_runs", "read_agents", "done_chunk_files", "OutputError",
+           "ResumeError", "MANIFEST", "LOCK"]

@@ -10,9 +10,14 @@ A result folder written by ``armsrace sweep`` holds (the results contract):
   :func:`model.outcomes.summarise` plus ``stability_radius``;
 * ``agents/chunk-*.parquet`` (optional): one row per run, year and country (``burden`` etc.).
 
+Only the chunks the manifest marks done are read, through :func:`model.sweep.done_chunk_files`
+(the listing :func:`model.sweep.read_runs` uses), so charts and the sweep agree on an interrupted
+folder; a chart of an unfinished sweep says so ("Unfinished sweep: x of y runs").
+
 Replicates are aggregated per chart and the aggregation is stated on it: phase diagrams show the
 share of runs in a class or the median of a numeric outcome per cell; Sobol indices use the mean of
-each design point's replicates (SALib's estimators need one value per sample point).
+each design point's replicates (SALib's estimators need one value per sample point), over the
+complete Saltelli blocks of the design.
 
 :func:`write_plots` writes every chart that applies into ``DIR/plots/`` (atomically, through
 :func:`model.results.staged_output`); it is the API the browser results page calls.
@@ -25,8 +30,7 @@ import math
 import textwrap
 import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +50,7 @@ from model.outcomes import ESCALATION  # noqa: E402
 from model.params import ALLIES, COUNTRIES, NAMES, ParameterError, specs  # noqa: E402
 from model.plots import COLORS, REFERENCE_LINES  # noqa: E402
 from model.results import staged_output, write_json  # noqa: E402
+from model.sweep import MANIFEST, done_chunk_files  # noqa: E402
 
 ESCALATION_COLORS = {"stable": "#5a9e4b", "buildup": "#e8a33d", "spiral": "#b2182b"}
 """One colour per escalation class (green: settles; amber: settles higher; red: keeps rising)."""
@@ -60,6 +65,9 @@ SOBOL_OUTCOMES = ("regional_spending_growth", "spiral_share", "security_dilemma_
 MAX_FAN_RUNS = 20_000
 """Fan charts use at most this many runs (a seeded random sample, stated on the chart) to bound memory."""
 
+SALIB_SEED_OFFSET = 1
+"""Bootstrap seed = ``seed + 1``: SALib 1.6 seeds its bootstrap only for a truthy seed (``if seed:``)."""
+
 
 # ----------------------------------------------------------------------------------------------
 # Loading
@@ -67,18 +75,18 @@ MAX_FAN_RUNS = 20_000
 
 @dataclass
 class Results:
-    """One sweep result folder: its manifest, the runs table and (lazily) the agent tables.
+    """One sweep result folder: its manifest and runs table; agent rows are read on demand
+    (:meth:`read_agents`, chunk by chunk, only the columns and runs asked for).
 
     Attributes:
         path: the result folder.
         manifest: the parsed ``manifest.json``.
-        runs: one row per run, sorted by ``run``.
+        runs: one row per run of the chunks marked done, sorted by ``run``.
     """
 
     path: Path
     manifest: dict[str, Any]
     runs: pd.DataFrame
-    _agents: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def design(self) -> dict[str, Any]:
@@ -128,7 +136,10 @@ class Results:
 
     @property
     def agent_files(self) -> list[Path]:
-        return sorted((self.path / "agents").glob("chunk-*.parquet"))
+        """Agent tables of the chunks marked done (none when the sweep kept no paths)."""
+        if not (self.path / "agents").is_dir():
+            return []
+        return done_chunk_files(self.path, "agents", self.manifest)
 
     @property
     def has_agents(self) -> bool:
@@ -138,7 +149,7 @@ class Results:
         """Agent rows (optionally only some columns and runs), read chunk by chunk.
 
         Raises:
-            ParameterError: the folder has no ``agents/chunk-*.parquet``.
+            ParameterError: the folder has no ``agents/chunk-*.parquet`` of a chunk marked done.
         """
         if not self.has_agents:
             raise ParameterError(f"The results folder {str(self.path)!r} has no agent tables "
@@ -153,11 +164,6 @@ class Results:
             parts.append(part)
         return pd.concat(parts, ignore_index=True)
 
-    @cached_property
-    def agents(self) -> pd.DataFrame | None:
-        """Every agent row (None without agent tables); loaded on first use."""
-        return self._agents if self._agents is not None else (self.read_agents() if self.has_agents else None)
-
     def values(self, outcome: str) -> pd.Series:
         """Per-run values of an outcome column or of a derived share (:data:`DERIVED`), as floats."""
         if outcome in DERIVED:
@@ -171,7 +177,10 @@ class Results:
 
 
 def load_results(folder: str | Path) -> Results:
-    """Read a sweep result folder (manifest and runs; agents are read when first needed).
+    """Read a sweep result folder: the manifest and the runs of the chunks it marks done.
+
+    Agents are read when needed (:meth:`Results.read_agents`). Chunk files not marked done (left by
+    an interrupted sweep) are ignored, as by :func:`model.sweep.read_runs`.
 
     Raises:
         ParameterError: the folder is missing, has no (valid) ``manifest.json``, no runs, or runs
@@ -181,7 +190,7 @@ def load_results(folder: str | Path) -> Results:
     where = f"The results folder {str(folder)!r}"
     if not folder.is_dir():
         raise ParameterError(f"{where} does not exist." if not folder.exists() else f"{where} is not a folder.")
-    mpath = folder / "manifest.json"
+    mpath = folder / MANIFEST
     if not mpath.is_file():
         raise ParameterError(f"{where} has no manifest.json; is it the output of 'armsrace sweep'?")
     try:
@@ -191,9 +200,13 @@ def load_results(folder: str | Path) -> Results:
     design = manifest.get("design") if isinstance(manifest, dict) else None
     if not isinstance(design, dict) or not isinstance(design.get("varied"), list) or "kind" not in design:
         raise ParameterError(f"{where} has a manifest.json without a design (kind, varied).")
-    files = sorted((folder / "runs").glob("chunk-*.parquet"))
+    files = done_chunk_files(folder, "runs", manifest)
     if not files:
-        raise ParameterError(f"{where} has no runs (runs/chunk-*.parquet).")
+        raise ParameterError(f"{where} has no runs (no chunk of runs/chunk-*.parquet marked done in {MANIFEST}).")
+    missing = [f for f in files if not f.is_file()]
+    if missing:
+        raise ParameterError(f"{where} has no runs/{missing[0].name}, which {MANIFEST} marks done "
+                             f"({len(missing)} such chunk(s)); was the folder copied in part?")
     try:
         runs = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
     except Exception as exc:  # pyarrow raises several types for damaged files
@@ -223,6 +236,17 @@ def unique_labels(results: Sequence[Results]) -> list[str]:
         if seen[lab] > 1:
             labels[i] = f"{lab} ({seen[lab]})"
     return labels
+
+
+def unfinished_note(results: Results | Sequence[Results], labels: Sequence[str] | None = None) -> str:
+    """The note 'Unfinished sweep: x of y runs.' naming the unfinished results (empty if none)."""
+    rs = _as_list(results)
+    if len(rs) == 1:
+        return rs[0].incomplete_note
+    labels = unique_labels(rs) if labels is None else labels
+    parts = [f"{lab} {len(r.runs):,} of {r.expected_runs:,} runs" for r, lab in zip(rs, labels, strict=True)
+             if r.incomplete_note]
+    return f"Unfinished sweep: {'; '.join(parts)}." if parts else ""
 
 
 def legend_label(res: Results, label: str) -> str:
@@ -257,7 +281,8 @@ def outcome_quantity(name: str) -> Quantity:
         "regional_burden_end": Quantity("Regional military burden at the end", "% of GDP", 100),
         "regional_spending_growth": Quantity("Regional military spending growth over the run", "%", 100),
         "security_dilemma_index": Quantity("Security-dilemma index", "share of countries, 0-1"),
-        "stability_radius": Quantity("Stability radius of the threat response", "spectral radius; <1 damped"),
+        "stability_radius": Quantity("Stability radius of the threat response",
+                                     "spectral radius of the reaction matrix A; <1 damped"),
     }
     if name in fixed:
         return fixed[name]
@@ -525,7 +550,8 @@ def phase_diagram(results: Results | Sequence[Results], x: str | None = None, y:
     subject = legend_label(rs[0], labels[0]) if len(rs) == 1 else f"{len(rs)} experiments"
     cells = "one cell per swept value" if ax_x.grid and ax_y.grid else "equal-width cells over the sampled range"
     note = _pool_note(rs, [v for v in (x, y, facet) if v])
-    _suptitle(fig, "\n".join(t for t in (what, f"{subject}: {cells}, all replicates pooled", note) if t))
+    _suptitle(fig, "\n".join(t for t in (what, f"{subject}: {cells}, all replicates pooled", note,
+                                         unfinished_note(rs, labels)) if t))
     return fig
 
 
@@ -548,10 +574,9 @@ def _aggregate(r: Results, outcome: str, ix: np.ndarray, iy: np.ndarray, mask: n
             value[a, b], spiral[a, b], count[a, b] = m, s, n
         return value, spiral, count
     df["v"] = r.values(outcome).to_numpy()[mask]
-    agg = df.groupby(["ix", "iy"])["v"].agg(["mean", "median", "size"])
-    for (a, b), row in agg.iterrows():
-        value[a, b] = row["mean"] if outcome in DERIVED else row["median"]
-        count[a, b] = row["size"]
+    agg = df.groupby(["ix", "iy"])["v"].agg(["mean" if outcome in DERIVED else "median", "size"])
+    for (a, b), (v, n) in zip(agg.index, agg.to_numpy(), strict=True):
+        value[a, b], count[a, b] = v, n
     return value, spiral, count
 
 
@@ -629,7 +654,8 @@ def response_curve(results: Results | Sequence[Results], x: str | None = None,
              f"{outcome_quantity('spiral_share').label} by {x}" if outcome == "escalation" else f"{qo.label} by {x}")
     subject = legend_label(rs[0], labels[0]) if single else f"{len(rs)} experiments"
     pooled = f"all replicates pooled per {'value' if ax_x.grid else 'bin'}"
-    _suptitle(fig, "\n".join(t for t in (title, f"{subject}: {pooled}", _pool_note(rs, [x])) if t))
+    _suptitle(fig, "\n".join(t for t in (title, f"{subject}: {pooled}", _pool_note(rs, [x]),
+                                         unfinished_note(rs, labels)) if t))
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=9,
               title="Class" if outcome == "escalation" and single else None)
     return fig
@@ -748,7 +774,8 @@ def fan_chart(results: Results | Sequence[Results], countries: Sequence[str] | N
                              + (f" ({lab})" if not single else ""))
         if notes:
             lines.append("North Korea (estimate, not shown), median: " + "; ".join(notes))
-    _suptitle(fig, "\n".join(lines))
+    lines.append(unfinished_note(rs, labels))
+    _suptitle(fig, "\n".join(t for t in lines if t))
     return fig
 
 
@@ -869,8 +896,10 @@ def outcome_distributions(results: Results | Sequence[Results]) -> Figure:
         handles = [Patch(color=colors[k], label=names[k]) for k in range(len(rs))]
         fig.legend(handles=handles, loc="outside lower center", ncol=min(len(rs), 4), fontsize=9,
                    title="Experiment (bars, histograms and boxes in the same colour)")
+        note = unfinished_note(rs, labels)
         _suptitle(fig, "Outcomes compared: " + " vs ".join(names)
-                  + "\n(shares of each experiment's runs; " + ", ".join(f"{len(r.runs):,}" for r in rs) + " runs)")
+                  + "\n(shares of each experiment's runs; " + ", ".join(f"{len(r.runs):,}" for r in rs) + " runs)"
+                  + (f"\n{note}" if note else ""))
     return fig
 
 
@@ -888,25 +917,79 @@ def _bins(v: np.ndarray, n: int = 30) -> np.ndarray:
 # Sobol indices
 
 
+@dataclass(frozen=True)
+class SobolDesign:
+    """A Saltelli design as recorded in a result folder, and the part of it that can be analysed.
+
+    Attributes:
+        problem: SALib problem (num_vars, names, bounds) of the varied parameters.
+        second: second-order indices were sampled (blocks of 2D+2 points, else D+2).
+        block: design points per Saltelli block (one base sample and its cross-combinations).
+        n_blocks: blocks the design declares (its base sample size N).
+        points: the design points used, in order: those of complete blocks (every point with all its
+            replicates); all of them unless the sweep is unfinished.
+    """
+
+    problem: dict
+    second: bool
+    block: int
+    n_blocks: int
+    points: np.ndarray
+
+    @property
+    def used_blocks(self) -> int:
+        return len(self.points) // self.block
+
+
+def saltelli_block(res: Results) -> int:
+    """Design points per Saltelli block of a Sobol result: 2D+2 (second order) or D+2.
+
+    Rows within a block share coordinates (A, B and their cross-combinations), so they are not
+    independent; blocks are the units of any interval over the design.
+    """
+    problem, second = _sobol_problem(res)
+    d = problem["num_vars"]
+    return 2 * d + 2 if second else d + 2
+
+
 def _sobol_problem(res: Results) -> tuple[dict, bool]:
+    """SALib problem (num_vars, names, bounds) and second-order flag of a Sobol result."""
     if res.kind != "sobol":
         raise ParameterError(f"The results folder {str(res.path)!r} has a {res.kind!r} design; "
                              f"Sobol indices need a 'sobol' design.")
-    d = res.design
-    problem = d.get("problem")
+    problem = res.design.get("problem")
     if not isinstance(problem, dict) or "names" not in problem or "bounds" not in problem:
         raise ParameterError(f"The results folder {str(res.path)!r} has a Sobol design without its SALib "
                              f"problem (names, bounds) in manifest.json.")
-    problem = {"num_vars": int(problem.get("num_vars", len(problem["names"]))), "names": list(problem["names"]),
-               "bounds": [list(map(float, b)) for b in problem["bounds"]],
-               **({"groups": problem["groups"]} if problem.get("groups") else {})}
-    second = bool(d.get("calc_second_order", True))
-    n_dims = len(set(problem["groups"])) if problem.get("groups") else problem["num_vars"]
-    per = 2 * n_dims + 2 if second else n_dims + 2
-    if res.n_points % per or sorted(res.runs["design_point"].unique()) != list(range(res.n_points)):
-        raise ParameterError(f"The results folder {str(res.path)!r} has {res.n_points} design points; a Sobol "
-                             f"design of {n_dims} parameters needs a multiple of {per} points numbered from 0.")
-    return problem, second
+    problem = {"num_vars": len(problem["names"]), "names": list(problem["names"]),
+               "bounds": [list(map(float, b)) for b in problem["bounds"]]}
+    return problem, bool(res.design.get("calc_second_order", True))
+
+
+def sobol_design(res: Results) -> SobolDesign:
+    """The Saltelli design of a Sobol result folder (see :class:`SobolDesign`).
+
+    Raises:
+        ParameterError: not a Sobol design, no SALib problem, a point count that is not a multiple
+            of the block size, design points outside it, or no complete block.
+    """
+    problem, second = _sobol_problem(res)
+    block = saltelli_block(res)
+    n_points = int(res.design.get("n_points") or res.n_points)
+    point = res.runs["design_point"].to_numpy()
+    if n_points % block or point.min() < 0 or point.max() >= n_points:
+        raise ParameterError(f"The results folder {str(res.path)!r} has {n_points} design points; a Sobol "
+                             f"design of {problem['num_vars']} parameters needs a multiple of {block} points "
+                             f"numbered from 0.")
+    # complete blocks only: every point of the block, each with all its replicates
+    per_point = np.bincount(point, minlength=n_points)
+    full = (per_point >= res.replicates).reshape(-1, block).all(axis=1)
+    if not full.any():
+        raise ParameterError(f"The results folder {str(res.path)!r} has no complete Saltelli block of {block} "
+                             f"design points yet ({res.incomplete_note or 'runs missing'}); Sobol indices need "
+                             f"at least one.")
+    points = (np.flatnonzero(full)[:, None] * block + np.arange(block)[None, :]).ravel()
+    return SobolDesign(problem, second, block, n_points // block, points)
 
 
 def sobol_table(results: Results, outcomes: Sequence[str] | None = None, num_resamples: int = 200,
@@ -914,8 +997,12 @@ def sobol_table(results: Results, outcomes: Sequence[str] | None = None, num_res
     """First- and total-order Sobol indices per outcome and parameter (SALib.analyze.sobol).
 
     Each design point's value is the mean of its replicates (for ``spiral_share``: the share of its
-    replicates ending in a spiral). Outcomes with missing values or no variance are skipped when
+    replicates ending in a spiral); an unfinished sweep contributes its complete Saltelli blocks
+    only (:func:`sobol_design`). Outcomes with missing values or no variance are skipped when
     ``outcomes`` is None, and raise otherwise.
+
+    The bootstrap of the confidence intervals is seeded with ``seed + 1``: SALib seeds it only for
+    a truthy seed (``if seed:``), so passing 0 on would leave the intervals unreproducible.
 
     Returns:
         Columns outcome, parameter, S1, S1_conf, ST, ST_conf (``*_conf``: half-width of the
@@ -926,20 +1013,21 @@ def sobol_table(results: Results, outcomes: Sequence[str] | None = None, num_res
     """
     from SALib.analyze import sobol
 
-    problem, second = _sobol_problem(results)
+    design = sobol_design(results)
     explicit = outcomes is not None
     outcomes = list(outcomes) if explicit else [o for o in SOBOL_OUTCOMES if o in DERIVED or o in results.runs]
     rows = []
-    names = problem["names"] if not problem.get("groups") else list(dict.fromkeys(problem["groups"]))
     for o in outcomes:
         _check_outcome([results], o)
-        y = results.values(o).groupby(results.runs["design_point"]).mean().sort_index().to_numpy()
+        means = results.values(o).groupby(results.runs["design_point"]).mean()
+        y = means.reindex(design.points).to_numpy()
         bad = "missing values" if not np.isfinite(y).all() else "no variance" if np.ptp(y) == 0 else ""
         if not bad:
             with warnings.catch_warnings(record=True) as caught, np.errstate(divide="ignore", invalid="ignore"):
                 warnings.simplefilter("always")
-                si = sobol.analyze(problem, y, calc_second_order=second, num_resamples=num_resamples,
-                                   conf_level=conf_level, seed=seed)
+                si = sobol.analyze(dict(design.problem), y, calc_second_order=design.second,
+                                   num_resamples=num_resamples, conf_level=conf_level,
+                                   seed=seed + SALIB_SEED_OFFSET)
             if any("Constant values" in str(w.message) for w in caught):
                 bad = "no variance within the sample blocks"
         if bad:
@@ -947,7 +1035,7 @@ def sobol_table(results: Results, outcomes: Sequence[str] | None = None, num_res
                 raise ParameterError(f"The outcome {o!r} in {str(results.path)!r} has {bad} over the design "
                                      f"points; Sobol indices cannot be computed for it.")
             continue
-        for i, name in enumerate(names):
+        for i, name in enumerate(design.problem["names"]):
             rows.append({"outcome": o, "parameter": name, "S1": si["S1"][i], "S1_conf": si["S1_conf"][i],
                          "ST": si["ST"][i], "ST_conf": si["ST_conf"][i]})
     return pd.DataFrame(rows, columns=["outcome", "parameter", "S1", "S1_conf", "ST", "ST_conf"])
@@ -962,9 +1050,9 @@ def sobol_indices(results: Results, outcomes: Sequence[str] | None = None, num_r
             security-dilemma index and allies' final burdens, skipping unusable ones).
         table: a precomputed :func:`sobol_table` (to draw and write the same numbers).
     """
+    design = sobol_design(results)
     if table is None:
         table = sobol_table(results, outcomes, num_resamples=num_resamples)
-    problem, second = _sobol_problem(results)
     outs = list(dict.fromkeys(table["outcome"]))
     if not outs:
         raise ParameterError(f"No outcome in {str(results.path)!r} varies over the Sobol design.")
@@ -995,8 +1083,12 @@ def sobol_indices(results: Results, outcomes: Sequence[str] | None = None, num_r
     fig.legend(handles, [f"{lab} (error bar: 95% bootstrap interval)" for lab in lbls], loc="outside lower center",
                ncol=2, fontsize=9)
     n = results.design.get("n", "?")
-    _suptitle(fig, f"Sobol sensitivity indices: {results.label}\nSaltelli design, N = {n}, {len(params)} parameters, "
-                   f"{results.n_points:,} points × {results.replicates} replicate(s), averaged per point")
+    lines = [f"Sobol sensitivity indices: {results.label}\nSaltelli design, N = {n}, {len(params)} parameters, "
+             f"{results.n_points:,} points × {results.replicates} replicate(s), averaged per point"]
+    if results.incomplete_note:
+        lines.append(f"{results.incomplete_note} Indices from the {design.used_blocks:,} complete Saltelli blocks "
+                     f"of {design.n_blocks:,}.")
+    _suptitle(fig, "\n".join(lines))
     return fig
 
 
@@ -1048,14 +1140,26 @@ def charts(res: Results) -> list[tuple[str, str, Any]]:
     return out
 
 
+def _has_complete_block(res: Results) -> bool:
+    """False only for an unfinished Sobol sweep without any complete Saltelli block yet (no indices)."""
+    try:
+        sobol_design(res)
+    except ParameterError:
+        if res.incomplete_note:
+            return False
+        raise
+    return True
+
+
 def write_plots(result_dir: str | Path, out: str | Path | None = None,
                 formats: Iterable[str] | str = ("png", "svg")) -> list[Path]:
     """Write every applicable chart of a sweep result into ``out`` (default ``DIR/plots``).
 
     Charts: phase diagrams (two or more varied parameters) or response curves (one), the fan chart
     (when agent tables exist), outcome distributions and, for Sobol designs, ``sobol_indices`` plus
-    ``sobol_indices.csv``. ``plots.json`` lists the files with a one-line description each. The
-    folder is written atomically (:func:`model.results.staged_output`).
+    ``sobol_indices.csv`` (of an unfinished sweep: from its complete Saltelli blocks, if any).
+    ``plots.json`` lists the files with a one-line description each. The folder is written
+    atomically (:func:`model.results.staged_output`).
 
     Returns:
         Paths of the written files (in ``out``).
@@ -1071,7 +1175,7 @@ def write_plots(result_dir: str | Path, out: str | Path | None = None,
         for stem, description, make in charts(res):
             index.append({"stem": stem, "description": description,
                           "files": save_figure(make(), stage, stem, formats)})
-        if res.kind == "sobol":
+        if res.kind == "sobol" and _has_complete_block(res):
             table = sobol_table(res)
             if not table.empty:
                 table.to_csv(stage / "sobol_indices.csv", index=False)

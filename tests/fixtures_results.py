@@ -1,10 +1,15 @@
-"""Synthetic sweep result folders in the format ``armsrace sweep`` writes (the results contract).
+"""Synthetic sweep result folders in the layout ``armsrace sweep`` writes (the results contract).
 
-Layout (see model/sweep_plots.py): ``DIR/manifest.json``, ``DIR/runs/chunk-*.parquet`` (one row per
-run: run, design_point, replicate, seed, the varied parameters, then the outcomes of
+Layout (see model/sweep.py): ``DIR/manifest.json``, ``DIR/runs/chunk-*.parquet`` (one row per run:
+run, design_point, replicate, seed, the varied parameters, then the outcomes of
 :func:`model.outcomes.summarise` and ``stability_radius``) and, optionally,
 ``DIR/agents/chunk-*.parquet`` (run, year, country, burden, spending, gdp, capability, threat,
-pressure, backlash).
+pressure, backlash). The manifest has the sweep's keys and shapes: the design record (with the
+Sobol problem as the experiment records it, ``dists`` included), seeds ``{"root": seed}`` with the
+per-run seeds of :func:`model.experiments.run_seeds`, and the chunks table. What differs from a
+real sweep, on purpose: ``engine`` is ``"synthetic-fixture"``, the hashes are of the fixture's own
+description (there is no experiment file), and the paths come from the stand-in below, not the
+model. ``tests/test_sweep_plots.py`` also draws every chart of a real (tiny) grid and Sobol sweep.
 
 The paths come from a small closed-form stand-in for the model (not the model itself): each country
 closes a share of the gap to a target burden every year; allies' targets rise with the US demand and
@@ -27,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from model.experiments import run_seeds
 from model.outcomes import summarise
 from model.params import ALLIES, COUNTRIES, RIVALS
 
@@ -108,7 +114,7 @@ def write_result(folder: Path, kind: str, points: pd.DataFrame, replicates: int 
     n_runs = n_points * replicates
     run = np.arange(n_runs)
     design_point, replicate = run // replicates, run % replicates
-    seeds = np.random.SeedSequence(seed).generate_state(n_runs, dtype=np.uint32).astype(np.int64)
+    seeds = run_seeds(run, replicate, seed, None)
     values = {name: points[name].to_numpy()[design_point] for name in varied}
     paths = simulate(values, seeds)
     cap = np.broadcast_to(CAP, (n_runs, len(COUNTRIES)))
@@ -138,17 +144,27 @@ def write_result(folder: Path, kind: str, points: pd.DataFrame, replicates: int 
                                                             "pressure", "backlash")},
             })
             table.to_parquet(folder / "agents" / name, index=False)
-    experiment = {"experiment": {"name": folder.name, "scenario": base_scenario, "replicates": replicates},
-                  "design": {"kind": kind}}
     design = {"kind": kind, "varied": varied, "n_points": n_points, **(extra_design or {})}
+    parameters = {name: ({"values": sorted(set(points[name].tolist()))} if kind == "grid" else
+                         {"low": float(points[name].min()), "high": float(points[name].max()),
+                          "distribution": "uniform"}) for name in varied}
+    experiment = {"experiment": {"description": f"synthetic {kind} fixture", "base": base_scenario,
+                                 "until": int(YEARS[-1])},
+                  "fixed": {}, "parameters": parameters,
+                  "design": {"kind": kind, **{("second_order" if k == "calc_second_order" else k): v
+                                              for k, v in design.items() if k in ("samples", "n", "calc_second_order",
+                                                                                   "seed")}},
+                  "replicates": {"count": replicates, "root_seed": seed},
+                  "keep": {"paths": agents, "variables": ["burden", "spending", "gdp", "capability", "threat",
+                                                          "pressure", "backlash"]}}
+    digest = hashlib.sha256(json.dumps(experiment, sort_keys=True).encode()).hexdigest()
     manifest = {
-        "experiment_file": f"experiments/{folder.name}.toml",
-        "experiment_hash": hashlib.sha256(json.dumps(experiment, sort_keys=True).encode()).hexdigest(),
-        "experiment": experiment, "base_scenario": base_scenario, "design": design,
-        "replicates": replicates, "n_runs": n_runs, "chunk_size": chunk_size,
-        "seeds": {"base_seed": seed, "scheme": "numpy SeedSequence(base_seed).generate_state(n_runs)"},
+        "experiment_file": f"experiments/{folder.name}.toml", "experiment_hash": digest,
+        "params_hash": digest, "design_hash": hashlib.sha256(points.to_csv().encode()).hexdigest(),
+        "data_hash": digest, "experiment": experiment, "base_scenario": base_scenario, "design": design,
+        "replicates": replicates, "n_runs": n_runs, "chunk_size": chunk_size, "seeds": {"root": seed},
         "engine": "synthetic-fixture", "versions": {}, "code": {"git_commit": None, "git_dirty": None},
-        "created_utc": "2025-01-01T00:00:00+00:00", "chunks": chunks,
+        "created_utc": "2025-01-01T00:00:00+00:00", "command": "fixtures_results.write_result", "chunks": chunks,
     }
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return folder
@@ -166,11 +182,13 @@ def write_lhs(folder: Path, n: int = 200, replicates: int = 1, **kw) -> Path:
     """Latin hypercube over four parameters (phase diagrams must pool over two of them)."""
     bounds = {"us_demand": (0.02, 0.05), "alliance_credibility": (0.3, 1.0), "threat_scale": (0.5, 2.5),
               "hostility_scale": (0.5, 1.5)}
-    return write_result(folder, "lhs", lhs_points(bounds, n, seed=kw.pop("seed", 0)), replicates, **kw)
+    seed = kw.pop("seed", 0)
+    kw.setdefault("extra_design", {"samples": n, "seed": seed})
+    return write_result(folder, "lhs", lhs_points(bounds, n, seed=seed), replicates, **kw)
 
 
 SOBOL_PROBLEM = {"num_vars": 3, "names": ["us_demand", "alliance_credibility", "threat_scale"],
-                 "bounds": [[0.02, 0.05], [0.3, 1.0], [0.5, 2.5]]}
+                 "bounds": [[0.02, 0.05], [0.3, 1.0], [0.5, 2.5]], "dists": ["unif", "unif", "unif"]}
 
 
 def write_sobol(folder: Path, n: int = 512, replicates: int = 2, calc_second_order: bool = True,
@@ -179,7 +197,7 @@ def write_sobol(folder: Path, n: int = 512, replicates: int = 2, calc_second_ord
     from SALib.sample import sobol as sobol_sample
 
     problem = SOBOL_PROBLEM
-    x = sobol_sample.sample(problem, n, calc_second_order=calc_second_order, seed=1)
+    x = sobol_sample.sample(dict(problem), n, calc_second_order=calc_second_order, seed=1)
     points = pd.DataFrame(x, columns=problem["names"])
     lo, hi = np.array(problem["bounds"]).T
 
@@ -187,7 +205,7 @@ def write_sobol(folder: Path, n: int = 512, replicates: int = 2, calc_second_ord
         u = (runs[problem["names"]].to_numpy() - lo) / (hi - lo)
         runs["regional_spending_growth"] = 0.3 + 0.05 * ishigami(-np.pi + 2 * np.pi * u)
 
-    extra = {"problem": problem, "n": n, "calc_second_order": calc_second_order}
+    extra = {"problem": problem, "n": n, "calc_second_order": calc_second_order, "seed": 1}
     kw.setdefault("agents", False)
     kw.setdefault("chunk_size", 2000)
     return write_result(folder, "sobol", points, replicates, extra_design=extra, outcome_hook=hook, **kw)

@@ -11,12 +11,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
-from fixtures_results import assert_valid_image, grid_points, write_grid, write_lhs, write_result
+from fixtures_results import assert_valid_image, grid_points, write_grid, write_lhs, write_result, write_sobol
 from scipy import stats
 
 from model.cli import main
-from model.compare import compare, default_out, difference_table, mean_interval
+from model.compare import compare, default_out, difference_table, markdown_table, mean_interval
 from model.params import ParameterError
+from model.sweep import run_sweep
 from model.sweep_plots import load_results
 
 POINTS = {"us_demand": [0.02, 0.035, 0.05], "alliance_credibility": [0.4, 0.8]}
@@ -31,6 +32,7 @@ def folders(tmp_path_factory) -> dict[str, Path]:
                              seed=2, base_scenario="us_demand_3_5"),
         "lhs": write_lhs(root / "lhs", n=60, agents=False),
         "grid3": write_grid(root / "grid3", replicates=2),
+        "sobol": write_sobol(root / "sobol", n=64, replicates=1),
     }
 
 
@@ -91,6 +93,70 @@ def test_one_replicate_uses_runs_and_crossings_split_into_share_and_year(folders
     assert year == pytest.approx(res.runs["cross_3_5pct_jpn"].mean())  # NaN (never) left out
 
 
+def test_sobol_intervals_are_over_saltelli_blocks(folders):
+    res = load_results(folders["sobol"])
+    assert res.replicates == 1 and res.n_points == 64 * 8  # 3 parameters, second order: blocks of 2D+2 = 8
+    table = difference_table([res, load_results(folders["lhs"])]).set_index(["outcome", "experiment"])
+    for outcome, scale in (("regional_spending_growth", 100), ("final_burden_jpn", 100)):
+        v = res.runs[outcome] * scale
+        blocks = v.groupby(res.runs["design_point"] // 8).mean()
+        assert len(blocks) == 64
+        half = stats.t.ppf(0.975, 63) * blocks.std(ddof=1) / math.sqrt(64)
+        row = table.loc[(outcome, "sobol")]
+        assert row["ci_basis"] == "blocks" and row["n_units"] == 64 and row["n_runs"] == 512
+        assert not row["ci_approximate"]
+        assert row["mean"] == pytest.approx(blocks.mean())
+        assert (row["ci_low"], row["ci_high"]) == pytest.approx((blocks.mean() - half, blocks.mean() + half))
+        # rows are not independent: the interval over runs would be another (wrong) one
+        naive = stats.t.ppf(0.975, 511) * v.std(ddof=1) / math.sqrt(512)
+        assert row["ci_high"] - row["ci_low"] != pytest.approx(2 * naive, rel=1e-3)
+    # without second-order indices the blocks are D + 2 points
+    first = load_results(write_sobol(folders["sobol"].parent / "sobol_first", n=32, replicates=1,
+                                     calc_second_order=False))
+    est = mean_interval(first.runs["regional_spending_growth"], first.runs["replicate"],
+                        first.runs["design_point"] // 5, "sobol")
+    assert est["ci_basis"] == "blocks" and est["n_units"] == 32
+
+
+def test_lhs_intervals_are_flagged_approximate_and_mixed_bases_are_stated(folders):
+    low, lhs, high = (load_results(folders[k]) for k in ("low", "lhs", "high"))
+    table = difference_table([low, lhs])
+    by = table.set_index(["outcome", "experiment"])
+    assert (table[table["experiment"] == "lhs"]["ci_approximate"]).all()
+    assert not table[table["experiment"] == "low"]["ci_approximate"].any()
+    note = by.loc[("regional_spending_growth", "lhs"), "diff_note"]
+    assert note == "interval bases differ: replicate means (low) vs runs (lhs)"
+    assert by.loc[("regional_spending_growth", "low"), "diff_note"] == ""
+    same = difference_table([low, high]).set_index(["outcome", "experiment"])
+    assert same.loc[("regional_spending_growth", "high"), "diff_note"] == ""
+    three = [low, lhs, load_results(folders["sobol"])]
+    md = markdown_table(difference_table(three, ["low", "lhs", "sobol"]), three, ["low", "lhs", "sobol"])
+    header = {line.split(" | ")[0].strip("| "): line for line in md.splitlines() if line.startswith("| ")}
+    assert header["low"].endswith("| replicate means |")
+    assert header["lhs"].endswith("| runs (approximate) |")
+    assert header["sobol"].endswith("| Saltelli block means |")  # read from the table, not recomputed
+    assert "approximate for LHS" in md and "**‡ Intervals over different units:**" in md
+    growth = next(line for line in md.splitlines() if line.startswith("| Regional military spending growth"))
+    assert growth.count(" ‡") == 2  # lhs − low and sobol − low
+
+
+def test_unfinished_sweep_is_named_in_the_table_and_markdown(folders, tmp_path):
+    part = write_result(tmp_path / "part", "grid", grid_points(POINTS), 3, seed=1, chunk_size=6)
+    manifest = json.loads((part / "manifest.json").read_text())
+    manifest["chunks"]["00001"]["done"] = False  # an interrupted sweep
+    (part / "manifest.json").write_text(json.dumps(manifest))
+    result = compare([folders["low"], part], tmp_path / "o", formats="png")
+    t = result.table
+    assert set(t[t["experiment"] == "part"]["unfinished"]) == {"Unfinished sweep: 12 of 18 runs."}
+    assert set(t[t["experiment"] == "low"]["unfinished"]) == {""}
+    md = (tmp_path / "o" / "differences.md").read_text()
+    assert "**Unfinished sweep: part 12 of 18 runs.**" in md and "| 12 of 18 (unfinished) |" in md
+    assert json.loads((tmp_path / "o" / "compare.json").read_text())["unfinished"] == ["part"]
+    done = [load_results(folders["low"]), load_results(folders["high"])]
+    table = difference_table(done, ["low", "high"])
+    assert "Unfinished" not in markdown_table(table, done, ["low", "high"]) and set(table["unfinished"]) == {""}
+
+
 def test_compare_writes_tables_charts_and_provenance(folders, tmp_path):
     out = tmp_path / "out"
     result = compare([folders["low"], folders["high"]], out, formats=("png", "svg"))
@@ -101,7 +167,8 @@ def test_compare_writes_tables_charts_and_provenance(folders, tmp_path):
         assert p.exists()
         if p.suffix in (".png", ".svg"):
             assert_valid_image(p)
-    csv = pd.read_csv(out / "differences.csv")
+    csv = pd.read_csv(out / "differences.csv", dtype={"diff_note": str, "unfinished": str})
+    csv[["diff_note", "unfinished"]] = csv[["diff_note", "unfinished"]].fillna("")  # "" is written as an empty cell
     assert set(csv["experiment"]) == {"low", "high"}
     pd.testing.assert_frame_equal(csv, result.table, check_dtype=False)
     md = (out / "differences.md").read_text()
@@ -195,12 +262,11 @@ paths = true
 
 
 def test_end_to_end_compare_of_two_real_sweeps(tmp_path):
-    sweep = pytest.importorskip("model.sweep")
     dirs = []
     for base in ("baseline", "us_demand_3_5"):
         exp = tmp_path / f"{base}.toml"
         exp.write_text(textwrap.dedent(TINY.format(base=base)))
-        dirs.append(sweep.run_sweep(exp, out=tmp_path / base, progress=False))
+        dirs.append(run_sweep(exp, out=tmp_path / base, progress=False))
     result = compare(dirs, tmp_path / "cmp", formats="png")
     t = result.table.set_index(["outcome", "experiment"])
     a, b = (load_results(d).runs for d in dirs)

@@ -143,24 +143,27 @@ def test_linear_model_radius_is_the_analytic_reaction_matrix(draw):
     h = np.array([[0.0, p["hostility_jpn_chn"]], [p["hostility_chn_jpn"], 0.0]]) * p["hostility_scale"]
     expected = s[:, None] * h
     np.testing.assert_allclose(a, expected, rtol=1e-7, atol=1e-12)
-    speed = np.diag(x.speed)
-    m = np.eye(2) - speed + speed @ expected  # Richardson's [[1-a, k], [l, 1-b]]
-    assert response_radius(x, state) == pytest.approx(np.abs(np.linalg.eigvals(m)).max(), rel=1e-7)
+    assert response_radius(x, state) == pytest.approx(np.abs(np.linalg.eigvals(expected)).max(), rel=1e-7)
 
 
 def test_richardson_condition_k_l_below_a_b():
-    # Scenario: a = b = 0.2, k = 0.1, l = 0.08 -> rho([[1-a, k], [l, 1-b]]) = 1 - 0.2 + sqrt(k*l)
+    # Scenario: a = b = 0.2, k = 0.1, l = 0.08 -> rho(A) = sqrt(k*l / (a*b)) = sqrt(0.2)
     p = load_scenario("richardson").params
     x = build_inputs(p)
     rho = float(response_radius(x, x.start_state()))
-    assert rho == pytest.approx(0.8 + np.sqrt(0.1 * 0.08), rel=1e-8)
-    # Both sensitivities 0.5 * threat_scale, hostility 1: k = l = 0.2 * 0.5 * scale, rho = 0.8 + k.
+    assert rho == pytest.approx(np.sqrt(0.1 * 0.08 / 0.04), rel=1e-8)
+    # Both sensitivities 0.5 * threat_scale, hostility 1: rho = 0.5 * scale, k = l = 0.2 * 0.5 * scale.
     for scale, unstable in ((1.5, False), (1.9, False), (2.1, True), (3.0, True)):
         q = p.replace(threat_sensitivity_chn=0.5, threat_scale=scale)
         x = build_inputs(q)
         k = l_ = 0.2 * 0.5 * scale
         assert (k * l_ > 0.2 * 0.2) is unstable
-        assert (float(response_radius(x, x.start_state())) > 1) is unstable
+        rho = float(response_radius(x, x.start_state()))
+        assert rho == pytest.approx(0.5 * scale, rel=1e-8)
+        assert (rho > 1) is unstable
+    # the adjustment speeds set how fast, not whether: slower fatigue terms leave rho(A) unchanged
+    slow = build_inputs(p.replace(adjustment_speed_jpn=0.05, adjustment_speed_chn=0.9))
+    assert float(response_radius(slow, slow.start_state())) == pytest.approx(np.sqrt(0.5 * 0.4), rel=1e-8)
     # and the dynamics agree: converging to the analytic equilibrium, or running to the cap
     s = 0.75
     x_star = (0.01 + s * 0.015) / (1 - s * s)
@@ -189,6 +192,14 @@ def test_ratio_model_radius_matches_hand_derivative():
     d_num = x.hostility_scale[..., None] * x.hostility * (sched.doctrine * x.theatre_share * dk)[:, None, :]
     d_den = sched.support * (x.theatre_share * dk)[:, None, :]
     expected = x.sensitivity[..., None] * (d_num / den - num * d_den / den**2)
+    # compliance held fixed: an ally whose own preference is below the demand moves a share c of
+    # the way to it, so its response to threat is scaled by 1 - c
+    threat = num[..., 0] / den[..., 0] + sched.exo
+    own = sched.baseline + x.sensitivity * threat
+    pressed = own < sched.demand
+    c = np.broadcast_to(x.compliance, own.shape)
+    assert (pressed & (c > 0)).any()  # the factor matters here
+    expected = expected * np.where(pressed, 1.0 - c, 1.0)[..., None]
     np.testing.assert_allclose(a, expected, rtol=1e-6, atol=1e-12)
     # batched = one run at a time
     one = build_inputs(base.replace(alliance_credibility=0.9, partnership=0.7))

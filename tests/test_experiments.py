@@ -199,6 +199,15 @@ BAD = [
      ["exp.toml", "threat_sensitivity_kor", "KOR"]),
     ("keep variables", "[parameters]\nus_demand = [0.02]\n[keep]\nvariables = [\"gdpp\"]\n",
      ["exp.toml", "keep.variables", "gdpp"]),
+    ("integer grid repeats", "[parameters]\nus_demand_year = { low = 2026, high = 2028, steps = 5 }\n",
+     ["exp.toml", "parameters.us_demand_year", "repeats a value", "2026, 2026, 2027, 2028, 2028"]),
+    ("integer loguniform grid repeats",
+     '[parameters]\nfloor_year_jpn = { low = 2025, high = 2027, steps = 4, distribution = "loguniform" }\n',
+     ["exp.toml", "parameters.floor_year_jpn", "repeats a value"]),
+    ("seed with grid", "[parameters]\nus_demand = [0.02]\n[design]\nseed = 3\n",
+     ["exp.toml", "design.seed", "'grid'", "Got 3"]),
+    ("seed with default grid", '[parameters]\nus_demand = [0.02]\n[design]\nkind = "grid"\nseed = 0\n',
+     ["exp.toml", "design.seed", "'grid'"]),
 ]
 
 
@@ -223,3 +232,44 @@ def test_design_point_outside_start_state_is_located(tmp_path):
     with pytest.raises(ParameterError) as info:
         load_experiment(write(tmp_path, text))
     assert "design point 2" in str(info.value) and "0.03" in str(info.value)
+
+
+def test_integer_grid_range_without_repeats_is_accepted(tmp_path):
+    exp = load_experiment(write(tmp_path, "[parameters]\nus_demand_year = { low = 2026, high = 2030, steps = 5 }\n"))
+    assert exp.points.us_demand_year.tolist() == [2026, 2027, 2028, 2029, 2030]
+
+
+# Every cross-field rule of Params, varied within a design: rejected by the batch check of
+# build_inputs, with one line naming the design point and no batch run number.
+CROSS_FIELD = [
+    ("demand ramp order", "[parameters]\nus_demand_year = [2030, 2024]\n", 1, "'us_demand_year'"),
+    ("floor above cap", "[parameters]\nburden_floor_jpn = [0.001, 0.07]\n", 1, "'burden_floor_jpn'"),
+    ("varied cap below fixed floor", "[fixed]\nburden_floor_kor = 0.02\n[parameters]\n"
+                                     "burden_cap_kor = [0.1, 0.05, 0.015]\n", 2, "'burden_floor_kor'"),
+    ("floor target above cap", "[parameters]\nfloor_target_kor = [0.0, 0.2]\nburden_cap_kor = [0.05, 0.1]\n",
+     2, "'floor_target_kor'"),
+    ("lhs demand ramp", '[parameters]\nus_demand_start = { low = 2025, high = 2040 }\n'
+                        'us_demand_year = { low = 2026, high = 2030 }\n[design]\nkind = "lhs"\nsamples = 40\n',
+     None, "'us_demand_year'"),
+]
+
+
+@pytest.mark.parametrize("case,text,point,fragment", CROSS_FIELD, ids=[c[0] for c in CROSS_FIELD])
+def test_cross_field_rules_are_checked_per_design_point(tmp_path, case, text, point, fragment):
+    with pytest.raises(ParameterError) as info:
+        load_experiment(write(tmp_path, text))
+    message = str(info.value)
+    assert "\n" not in message and "exp.toml" in message and fragment in message, message
+    assert (f"design point {point} (" if point is not None else "design point ") in message, message
+    assert "(run " not in message, message
+
+
+@pytest.mark.parametrize("kind", ["sobol", "lhs"])
+def test_salib_does_not_write_into_the_recorded_problem(tmp_path, kind):
+    design = 'kind = "sobol"\nn = 8' if kind == "sobol" else 'kind = "lhs"\nsamples = 8'
+    exp = load_experiment(write(tmp_path, lhs_text(1).replace('kind = "lhs"\nsamples = 1', design)))
+    assert exp.n_points > 0  # the design has been sampled
+    keys = {"num_vars", "names", "bounds", "dists"}
+    assert set(exp.problem) == keys
+    if kind == "sobol":
+        assert set(exp.design_record()["problem"]) == keys

@@ -259,3 +259,149 @@ def test_bad_options_through_cli(sweep_small, tmp_path, capsys):
     (out / "x").mkdir(parents=True)
     assert cli(sweep_small, "--out", out) == 2
     assert "not empty" in capsys.readouterr().err
+
+
+# --- resume only the same sweep; one sweep per folder; early kills ------------------------------------
+
+BASED = SMALL.replace('base = "baseline"', 'base = "mine.toml"')
+MINE = '[scenario]\ndescription = "base next to the experiment"\n[parameters]\nus_insistence = 1.5\n'
+
+
+def _undo_chunk(out: Path, key: str = "00001") -> None:
+    """What a kill leaves: one chunk not marked done."""
+    m = read_manifest(out)
+    m["chunks"][key]["done"] = False
+    (out / "manifest.json").write_text(json.dumps(m))
+
+
+def test_manifest_records_parameter_design_and_data_hashes(sweep_small, tmp_path):
+    from model.sweep import data_hash, design_hash, params_hash
+
+    out = run_sweep(sweep_small, tmp_path / "r", progress=False)
+    m = read_manifest(out)
+    exp = load_experiment(sweep_small)
+    assert m["params_hash"] == params_hash(exp.base) and len(m["params_hash"]) == 64
+    assert m["design_hash"] == design_hash(exp.points) and m["data_hash"] == data_hash()
+    assert params_hash(exp.base.replace(us_insistence=1.5)) != m["params_hash"]
+    other = exp.points.copy()
+    other.iloc[0, 0] = 0.021
+    assert design_hash(other) != m["design_hash"]
+
+
+def test_resume_with_changed_base_scenario_file_is_refused(tmp_path, capsys):
+    (tmp_path / "mine.toml").write_text(MINE)
+    path = tmp_path / "based.toml"
+    path.write_text(BASED)
+    out = tmp_path / "r"
+    assert cli(path, "--out", out, "--chunk-size", 5) == 0
+    _undo_chunk(out)
+    (tmp_path / "mine.toml").write_text(MINE.replace("1.5", "2.5"))  # the experiment file is unchanged
+    capsys.readouterr()
+    assert cli(path, "--out", out, "--resume") == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "base parameters" in err and "changed" in err and str(out) in err
+    assert not read_manifest(out)["chunks"]["00001"]["done"]  # nothing was written
+    (tmp_path / "mine.toml").write_text(MINE)  # back as it was: the sweep resumes
+    assert cli(path, "--out", out, "--resume") == 0
+    assert all(c["done"] for c in read_manifest(out)["chunks"].values())
+
+
+def test_resume_with_other_design_points_is_refused(tmp_path, monkeypatch, capsys):
+    import model.experiments as experiments
+
+    path = tmp_path / "lhs.toml"
+    path.write_text('[parameters]\nus_demand = { low = 0.02, high = 0.05 }\n[design]\nkind = "lhs"\n'
+                    'samples = 12\nseed = 1\n[keep]\npaths = false\n')
+    out = tmp_path / "r"
+    assert cli(path, "--out", out, "--chunk-size", 4) == 0
+    _undo_chunk(out)
+    # another SciPy / SALib: the same file, other points
+    original = experiments.sample
+    monkeypatch.setattr(experiments, "sample", lambda exp: original(exp)[::-1].copy())
+    capsys.readouterr()
+    assert cli(path, "--out", out, "--resume") == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "design points" in err and "SALib" in err
+
+
+def test_folder_left_by_a_kill_before_the_first_manifest_counts_as_empty(sweep_small, tmp_path, monkeypatch):
+    import model.sweep as sweep
+
+    out = tmp_path / "r"
+    for sub in ("runs", "agents"):
+        (out / sub).mkdir(parents=True)
+    (out / "runs" / ".chunk-00000.parquet.77.tmp").write_bytes(b"half")
+    (out / "manifest.json.77.tmp").write_text("{")
+    (out / ".lock").touch()
+    assert cli(sweep_small, "--out", out, "--resume") == 0  # nothing to resume: a fresh sweep
+    assert all(c["done"] for c in read_manifest(out)["chunks"].values())
+    assert not list(out.rglob("*.tmp"))
+    # and a fresh sweep into such a folder is accepted as well
+    out2 = tmp_path / "r2"
+    (out2 / "runs").mkdir(parents=True)
+    assert cli(sweep_small, "--out", out2) == 0
+    assert_same_results(out, out2)
+    # the manifest is written before runs/ and agents/ exist
+    seen = []
+    original = sweep._write_manifest
+    monkeypatch.setattr(sweep, "_write_manifest",
+                        lambda m, o: (seen.append((o / "runs").exists() or (o / "agents").exists()), original(m, o)))
+    run_sweep(sweep_small, tmp_path / "r3", progress=False)
+    assert seen[0] is False and len(seen) > 1
+    # a real result is never mistaken for leftovers
+    (tmp_path / "r4" / "runs").mkdir(parents=True)
+    (tmp_path / "r4" / "runs" / "chunk-00000.parquet").write_bytes(b"x")
+    assert cli(sweep_small, "--out", tmp_path / "r4") == 2
+
+
+def test_sweep_that_fails_before_its_manifest_leaves_no_folder(sweep_small, tmp_path, monkeypatch):
+    import contextlib
+
+    import model.sweep as sweep
+    from model.params import ParameterError
+
+    @contextlib.contextmanager
+    def unreachable(workers, scheduler):
+        raise ParameterError("The '--scheduler' address cannot be reached.")
+        yield
+
+    monkeypatch.setattr(sweep, "executor", unreachable)
+    out = tmp_path / "new" / "r"
+    with pytest.raises(ParameterError, match="'--scheduler'"):
+        run_sweep(sweep_small, out, scheduler="tcp://127.0.0.1:1", progress=False)
+    assert not out.exists()
+    (tmp_path / "kept").mkdir()  # a folder that was there before is left (with at most its lock)
+    with pytest.raises(ParameterError, match="'--scheduler'"):
+        run_sweep(sweep_small, tmp_path / "kept", scheduler="tcp://127.0.0.1:1", progress=False)
+    assert [p.name for p in (tmp_path / "kept").iterdir()] in ([], [".lock"])
+
+
+LOCK_HOLDER = """
+import fcntl, sys, time
+f = open(sys.argv[1], "a")
+fcntl.flock(f, fcntl.LOCK_EX)
+print("locked", flush=True)
+time.sleep(60)
+"""
+
+
+def test_second_sweep_on_the_same_folder_is_refused(sweep_small, tmp_path, capsys):
+    out = tmp_path / "r"
+    assert cli(sweep_small, "--out", out, "--chunk-size", 5) == 0
+    _undo_chunk(out)
+    holder = subprocess.Popen([sys.executable, "-c", LOCK_HOLDER, str(out / ".lock")], stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        capsys.readouterr()
+        for extra in (("--resume",), ()):
+            assert cli(sweep_small, "--out", out, *extra) == 2
+            err = capsys.readouterr().err.strip()
+            assert err.count("\n") == 0 and f"another armsrace sweep is writing to {str(out)!r}" in err
+        assert not read_manifest(out)["chunks"]["00001"]["done"]
+        assert cli(sweep_small, "--out", tmp_path / "elsewhere") == 0  # other folders are not affected
+    finally:
+        holder.kill()
+        holder.wait()
+    assert cli(sweep_small, "--out", out, "--resume") == 0  # the lock died with its holder
+    assert all(c["done"] for c in read_manifest(out)["chunks"].values())

@@ -25,12 +25,14 @@ from fixtures_results import (
 from model.cli import main
 from model.params import ParameterError
 from model.plots import COLORS
+from model.sweep import run_sweep
 from model.sweep_plots import (
     fan_chart,
     load_results,
     outcome_distributions,
     phase_diagram,
     response_curve,
+    saltelli_block,
     sobol_indices,
     sobol_table,
     write_plots,
@@ -77,15 +79,54 @@ def _assert_labelled(fig, legend: bool = True) -> None:
 
 # ---------------------------------------------------------------------------------------------- loading
 
-def test_load_results_reads_manifest_runs_and_agents_lazily(folders):
+def test_load_results_reads_manifest_runs_and_agents_lazily(folders, monkeypatch):
+    read = []
+    original = pd.read_parquet
+    monkeypatch.setattr(pd, "read_parquet", lambda path, **kw: (read.append(Path(path)), original(path, **kw))[1])
     res = load_results(folders["grid"])
     assert res.kind == "grid" and res.varied == ["us_demand", "alliance_credibility", "threat_scale"]
     assert res.replicates == 3 and res.n_points == 48 and len(res.runs) == 144
     assert res.runs["run"].tolist() == list(range(144))  # concatenated chunks, in run order
     assert "stability_radius" in res.outcomes and "us_demand" not in res.outcomes
-    assert "agents" not in res.__dict__  # not read yet
-    assert len(res.agents) == 144 * 17 * 7
-    assert set(res.agents["country"]) == set(COLORS)
+    assert read and all(p.parent.name == "runs" for p in read)  # no agent table read yet
+    agents = res.read_agents()
+    assert len(agents) == 144 * 17 * 7
+    assert set(agents["country"]) == set(COLORS)
+    assert not hasattr(res, "agents")  # one way to read agents: read_agents (columns, runs)
+    some = res.read_agents(["burden"], runs=[0, 5])
+    assert list(some.columns) == ["run", "burden"] and set(some["run"]) == {0, 5}
+
+
+def _interrupt(folder: Path, keys: list[str], delete: list[str] = ()) -> Path:
+    """What an interrupted sweep leaves: chunks not marked done (their files deleted, or left stray)."""
+    manifest = json.loads((folder / "manifest.json").read_text())
+    for key in keys:
+        manifest["chunks"][key]["done"] = False
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    for key in delete:
+        for sub in ("runs", "agents"):
+            (folder / sub / f"chunk-{key}.parquet").unlink(missing_ok=True)
+    return folder
+
+
+def test_load_results_ignores_chunks_not_marked_done_like_the_sweep(tmp_path):
+    from model.sweep import read_agents, read_runs
+
+    folder = _interrupt(write_grid(tmp_path / "partial", chunk_size=50), ["00001"])
+    assert (folder / "runs" / "chunk-00001.parquet").is_file()  # a stray chunk: written, not marked done
+    res = load_results(folder)
+    expected = list(range(50)) + list(range(100, 144))
+    assert res.runs["run"].tolist() == expected and res.expected_runs == 144
+    assert res.incomplete_note == "Unfinished sweep: 94 of 144 runs."
+    pd.testing.assert_frame_equal(res.runs, read_runs(folder))  # plot and sweep read the same runs
+    agents = res.read_agents(["burden"])
+    assert sorted(agents["run"].unique()) == expected
+    pd.testing.assert_frame_equal(res.read_agents(), read_agents(folder))
+    # a chunk marked done whose file is gone: one line naming it
+    (folder / "runs" / "chunk-00002.parquet").unlink()
+    with pytest.raises(ParameterError, match="chunk-00002.parquet") as err:
+        load_results(folder)
+    assert "\n" not in str(err.value)
 
 
 @pytest.mark.parametrize("case", ["missing", "file", "no_manifest", "bad_manifest", "no_design", "no_runs"])
@@ -181,7 +222,8 @@ def test_fan_chart_medians_bands_and_reference_lines(folders):
     jpn = panels[1]
     median = [ln for ln in jpn.get_lines() if len(ln.get_xdata()) > 2][0]
     assert median.get_color() == COLORS["JPN"]
-    a = res.agents[res.agents["country"] == "JPN"]
+    agents = res.read_agents()
+    a = agents[agents["country"] == "JPN"]
     np.testing.assert_allclose(median.get_ydata(), a.groupby("year")["burden"].median().to_numpy() * 100)
     levels = sorted(ln.get_ydata()[0] for ln in jpn.get_lines() if len(ln.get_xdata()) == 2)
     np.testing.assert_allclose(levels, [2.0, 3.5, 5.0])
@@ -223,6 +265,12 @@ def test_sobol_indices_recover_ishigami(folders):
     np.testing.assert_allclose(table["S1"], ISHIGAMI_S1, atol=0.1)
     np.testing.assert_allclose(table["ST"], ISHIGAMI_ST, atol=0.1)
     assert (table["S1_conf"] > 0).all() and (table["ST_conf"] < 0.2).all()
+    # the bootstrap intervals are reproducible (SALib seeds only a non-zero seed; seed 0 is the default)
+    again = sobol_table(res, ["regional_spending_growth"]).set_index("parameter")
+    pd.testing.assert_frame_equal(table, again, check_exact=True)
+    other = sobol_table(res, ["regional_spending_growth"], seed=5).set_index("parameter")
+    assert not np.array_equal(other["S1_conf"].to_numpy(), table["S1_conf"].to_numpy())
+    np.testing.assert_array_equal(other["S1"].to_numpy(), table["S1"].to_numpy())  # only the bootstrap moves
     fig = sobol_indices(res, ["regional_spending_growth", "spiral_share"])
     _assert_labelled(fig)
     assert "Sobol" in fig._suptitle.get_text()
@@ -339,28 +387,112 @@ paths = true
 
 
 def test_end_to_end_on_a_real_small_sweep(tmp_path):
-    sweep = pytest.importorskip("model.sweep")
     exp = tmp_path / "tiny.toml"
     exp.write_text(textwrap.dedent(TINY))
-    folder = sweep.run_sweep(exp, out=tmp_path / "tiny", progress=False)
+    folder = run_sweep(exp, out=tmp_path / "tiny", progress=False)
     res = load_results(folder)
     assert res.kind == "grid" and len(res.runs) == 12 and res.has_agents
     assert main(["plot", str(folder), "--format", "png"]) == 0
     for stem in ("phase_escalation", "phase_regional_spending_growth", "fan_chart", "outcome_distributions"):
         assert_valid_image(folder / "plots" / f"{stem}.png")
     fig = fan_chart(res, countries=["JPN"])
-    jpn = res.agents[res.agents["country"] == "JPN"].groupby("year")["burden"].median().to_numpy() * 100
+    agents = res.read_agents()
+    jpn = agents[agents["country"] == "JPN"].groupby("year")["burden"].median().to_numpy() * 100
     median = [ln for ln in fig.axes[0].get_lines() if len(ln.get_xdata()) > 2][0]
     np.testing.assert_allclose(median.get_ydata(), jpn)
 
 
-def test_unfinished_sweep_is_drawn_and_says_so(folders, tmp_path):
-    import shutil
+def test_unfinished_sweep_is_drawn_and_says_so_on_every_chart(folders, tmp_path):
+    # interrupted sweeps: the chunks not marked done are left out (deleted, or left as stray files)
+    grid = load_results(_interrupt(write_grid(tmp_path / "grid", chunk_size=50), ["00002"], delete=["00002"]))
+    one = load_results(_interrupt(write_result(tmp_path / "one", "grid", grid_points(
+        {"us_demand": [0.02, 0.03, 0.04, 0.05]}), 4, agents=False, chunk_size=6), ["00001"]))
+    sobol = load_results(_interrupt(write_sobol(tmp_path / "sobol", n=64, replicates=1, chunk_size=100),
+                                    ["00002"]))
+    assert (len(grid.runs), len(one.runs), len(sobol.runs)) == (100, 10, 412)
+    full = load_results(folders["grid"])
+    drawn = {
+        "phase_diagram": phase_diagram(grid),
+        "phase_diagram growth": phase_diagram(grid, outcome="regional_spending_growth"),
+        "response_curve": response_curve(one),
+        "response_curve growth": response_curve(one, outcome="regional_spending_growth"),
+        "fan_chart": fan_chart(grid),
+        "outcome_distributions": outcome_distributions(grid),
+        "sobol_indices": sobol_indices(sobol, ["regional_spending_growth"]),
+    }
+    for name, fig in drawn.items():
+        assert "Unfinished sweep: " in fig._suptitle.get_text(), name
+    assert "100 of 144 runs" in drawn["phase_diagram"]._suptitle.get_text()
+    assert "10 of 16 runs" in drawn["response_curve"]._suptitle.get_text()
+    # Sobol indices from the complete Saltelli blocks only (8 points each; runs 200-299 missing)
+    text = drawn["sobol_indices"]._suptitle.get_text().replace("\n", " ")
+    assert "412 of 512 runs" in text and "51 complete Saltelli blocks of 64" in text
+    # charts of several results name the unfinished one(s) only
+    for fig in (phase_diagram([full, grid]), fan_chart([full, grid]), outcome_distributions([full, grid])):
+        note = fig._suptitle.get_text().replace("\n", " ")
+        assert "Unfinished sweep: grid 100 of 144 runs." in note, note
+    # a finished sweep has no note
+    assert "Unfinished" not in phase_diagram(full)._suptitle.get_text()
+    assert "Unfinished" not in fan_chart(full)._suptitle.get_text()
+    # and write_plots draws them all, the Sobol indices included
+    names = {p.name for p in write_plots(sobol.path, formats="png")}
+    assert {"sobol_indices.png", "sobol_indices.csv", "phase_escalation.png"} <= names
 
-    folder = shutil.copytree(folders["grid"], tmp_path / "partial")
-    chunks = sorted((folder / "runs").glob("chunk-*.parquet"))
-    chunks[-1].unlink()  # an interrupted sweep: the last chunk was never written
+
+# ---------------------------------------------------------------------------------------------- real Sobol sweep
+
+TINY_SOBOL = """\
+[experiment]
+description = "tiny Sobol sweep"
+base = "baseline"
+until = 2030
+
+[fixed]
+threat_noise = 0.05
+
+[parameters]
+us_demand = { low = 0.02, high = 0.05 }
+threat_scale = { low = 0.5, high = 2.0, distribution = "loguniform" }
+
+[design]
+kind = "sobol"
+n = 8
+second_order = true
+seed = 2
+
+[replicates]
+count = 2
+root_seed = 4
+
+[keep]
+paths = false
+"""
+
+
+def test_end_to_end_sobol_sweep_then_write_plots(tmp_path):
+    exp = tmp_path / "tiny_sobol.toml"
+    exp.write_text(TINY_SOBOL)
+    folder = run_sweep(exp, out=tmp_path / "tiny_sobol", progress=False, chunk_size=40)
     res = load_results(folder)
-    assert len(res.runs) < res.expected_runs
-    assert "Unfinished sweep" in outcome_distributions(res)._suptitle.get_text()
-    phase_diagram(res)  # cells without runs are drawn grey, not an error
+    assert res.kind == "sobol" and res.n_points == 8 * (2 * 2 + 2) and len(res.runs) == 96
+    assert set(res.design["problem"]) == {"num_vars", "names", "bounds", "dists"}  # as the experiment wrote it
+    assert saltelli_block(res) == 6 and not res.has_agents
+    paths = write_plots(folder, formats="png")
+    names = {p.name for p in paths}
+    assert {"sobol_indices.png", "sobol_indices.csv", "outcome_distributions.png", "phase_escalation.png"} <= names
+    assert "fan_chart.png" not in names
+    table = pd.read_csv(folder / "plots" / "sobol_indices.csv")
+    assert set(table["parameter"]) == {"us_demand", "threat_scale"} and len(table) % 2 == 0
+    assert table[["S1", "ST"]].notna().all().all()
+    expected = sobol_table(res)
+    pd.testing.assert_frame_equal(table, expected, check_dtype=False)
+    assert_valid_image(folder / "plots" / "sobol_indices.png")
+    # the synthetic fixtures write a manifest of the same shape
+    real = json.loads((folder / "manifest.json").read_text())
+    fake = json.loads((write_sobol(tmp_path / "fixture", n=8) / "manifest.json").read_text())
+    assert set(fake) == set(real)
+    for key in ("design", "experiment", "seeds", "code"):
+        assert set(fake[key]) == set(real[key]), key
+    assert set(fake["design"]["problem"]) == set(real["design"]["problem"])
+    assert set(fake["experiment"]["design"]) == set(real["experiment"]["design"])
+    assert set(fake["chunks"]["00000"]) == set(real["chunks"]["00000"])

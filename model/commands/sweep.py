@@ -33,7 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="run on an existing Dask cluster, e.g. tcp://10.0.0.5:8786")
     p.add_argument("--resume", action="store_true",
-                   help="finish the sweep in --out (refused if the experiment file changed)")
+                   help="finish the sweep in --out (refused if the experiment file, the base "
+                        "parameters, the design points or the model data changed)")
     p.add_argument("--engine", choices=("fast", "mesa"), default="fast",
                    help="fast: all runs of a chunk as arrays (default); mesa: one ArmsRaceModel per run "
                         "(slow reference, identical results)")
