@@ -12,8 +12,19 @@ Errors per country and variable: RMSE (burden in percentage points of GDP, spend
 constant 2023 prices) and MAPE (%). The ``best_rmse`` / ``best_mape`` columns name the forecast
 with the smallest error, so a loss of the model shows in the table.
 
-No look-ahead: GDP growth comes from the training years (the calibration sets it), and Japan's
-2%-by-FY2027 floor (decided December 2022) is left out when training ends before 2022.
+What the forecast knows: the fitted coefficients, the start state (burden, GDP, capability by
+perpetual inventory of spending up to ``train_until``) and GDP growth (the mean of the training
+years, set by the calibration) come from the training years only, and Japan's 2%-by-FY2027 floor
+(decided December 2022) is left out when training ends before 2022. The naive forecasts use the
+training years only. **Not** free of look-ahead: every parameter that is not fitted keeps its
+documented default, and those describe 2024 -- debt ratios (IMF 2024), hostility weights,
+alliance credibility, theatre shares, burden floors and caps (moved only where the training data
+lie outside them), the pressure response and the US 2% expectation applied in every year. The
+backtest therefore tests the fitted dynamics given today's relations, not a forecast that could
+have been made in ``train_until``.
+
+The calibrated set starts in ``train_until`` (the calibration's reference year): passing another
+``reference_year`` is refused, since the model would then start after the last training year.
 """
 
 from __future__ import annotations
@@ -53,8 +64,10 @@ class Backtest:
         calibration: the calibration on the training years.
         params: the parameter set simulated (start year = last training year).
         forecasts: long table ``year, country, variable, actual, model, last, trend`` over the
-            training and test years (forecast columns NaN in training years), model units
-            (burden share of GDP, spending US$ bn).
+            training and test years, model units (burden share of GDP, spending US$ bn). Forecast
+            columns are NaN before ``train_until``; in ``train_until`` each holds its own starting
+            point (model: the simulated start state, which is the observed state; last: the observed
+            value; trend: the fitted line), so the plotted forecasts all start there.
         table: one row per country and variable: ``n`` (test years), ``rmse_<f>`` and
             ``mape_<f>`` for each forecast, ``best_rmse``, ``best_mape``. RMSE of burden in
             percentage points of GDP, of spending in US$ bn; MAPE in %.
@@ -130,10 +143,12 @@ def backtest(train_until: int, test_until: int = 2024, train_start: int = DEFAUL
         train_start: first fitted year.
         base: parameters that are not fitted (default: the defaults).
         hist: history table (default: SIPRI, :func:`model.data.history`).
-        **calibrate_kw: passed to :func:`model.calibrate.calibrate`.
+        **calibrate_kw: passed to :func:`model.calibrate.calibrate` (``starts``, ``objective``,
+            ``countries``; a ``reference_year`` other than ``train_until`` is refused).
 
     Raises:
-        ParameterError: test years outside the data, or a bad training window.
+        ParameterError: test years outside the data, a bad training window, or a ``reference_year``
+            other than ``train_until``.
     """
     if test_until <= train_until:
         raise ParameterError(f"The '--test-until' year must be after --train-until ({train_until}). "
@@ -143,7 +158,14 @@ def backtest(train_until: int, test_until: int = 2024, train_start: int = DEFAUL
     if test_until > last_data:
         raise ParameterError(f"The '--test-until' year must have data for every country (up to "
                              f"{last_data}). Got {test_until!r} instead.")
+    ref = calibrate_kw.pop("reference_year", None)
+    if ref is not None and ref != train_until:
+        raise ParameterError(f"The backtest's reference year must be the last training year ({train_until}): the "
+                             f"model starts from its observed state. Got {ref!r} instead.")
     cal = calibrate(base, (train_start, train_until), hist=hist, **calibrate_kw)
+    if cal.params["start_year"] != train_until:  # the forecast must start from the last training year
+        raise ParameterError(f"The calibrated start year must be the last training year ({train_until}). "
+                             f"Got {cal.params['start_year']!r} instead.")
     params = cal.params.replace(until=test_until)
     panel = build_panel(params.countries, train_start - 1, test_until, hist)
     sim = simulate_from_panel(params, panel, train_until)
@@ -158,24 +180,23 @@ def backtest(train_until: int, test_until: int = 2024, train_start: int = DEFAUL
         for var in VARIABLES:
             series = getattr(panel, var)[:, j]
             actual = series[te]
-            fc = {"model": sim[var][1:, j],
-                  "last": naive_last(series[tr], len(test_years)),
-                  "trend": naive_trend(train_years, series[tr], test_years)}
-            scale = 100.0 if var == "burden" else 1.0  # burden errors in percentage points
+            # each forecast from train_until (its starting point) to test_until; scored on the test years
+            fc = {"model": sim[var][:, j],
+                  "last": naive_last(series[tr], len(test_years) + 1),
+                  "trend": naive_trend(train_years, series[tr], np.r_[train_until, test_years])}
+            scale = VARIABLES[var][1]  # burden errors in percentage points
             row = {"country": iso, "variable": var, "n": len(test_years)}
             for f in FORECASTS:
-                row[f"rmse_{f}"] = scale * rmse(actual, fc[f])
+                row[f"rmse_{f}"] = scale * rmse(actual, fc[f][1:])
             for f in FORECASTS:
-                row[f"mape_{f}"] = mape(actual, fc[f])
+                row[f"mape_{f}"] = mape(actual, fc[f][1:])
             row["best_rmse"] = min(FORECASTS, key=lambda f: row[f"rmse_{f}"])
             row["best_mape"] = min(FORECASTS, key=lambda f: row[f"mape_{f}"])
             rows.append(row)
             for k, year in enumerate(panel.years):
                 r = {"year": int(year), "country": iso, "variable": var, "actual": float(series[k])}
                 for f in FORECASTS:
-                    r[f] = float(fc[f][year - test_years[0]]) if year > train_until else np.nan
-                if year == train_until:  # forecasts start from the last observed point
-                    r.update(model=float(series[k]), last=float(series[k]))
+                    r[f] = float(fc[f][year - train_until]) if year >= train_until else np.nan
                 fc_rows.append(r)
     return Backtest(calibration=cal, params=params, forecasts=pd.DataFrame(fc_rows), table=pd.DataFrame(rows))
 

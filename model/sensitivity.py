@@ -12,9 +12,15 @@ Outcomes per design point (replicates averaged):
 * ``regional_spending_growth`` -- relative change of total spending from the start year to 2035;
 * ``spiral_share`` -- share of the replicates classed *spiral* (:mod:`model.outcomes`).
 
-Indices (``SALib.analyze.sobol.analyze``): first order S1 (the share of output variance due to the
+Indices (:func:`model.sweep_plots.sobol_table`, i.e. ``SALib.analyze.sobol.analyze`` on the mean
+of each design point's replicates): first order S1 (the share of output variance due to the
 parameter alone) and total order ST (including all its interactions), with bootstrap 95%
-confidence intervals. An outcome that does not vary over the design has no indices (NaN).
+confidence intervals. The bootstrap is seeded with ``seed + 1`` (:data:`BOOTSTRAP_SEED_OFFSET`):
+SALib 1.6 seeds it only ``if seed:``, so a seed of 0 would leave the intervals unreproducible.
+An outcome that does not vary over the design has no indices (NaN).
+
+Every run ends in :data:`HORIZON` (``run_sensitivity`` sets ``until`` of any base to it), so the
+outcome named ``burden_jpn_2035`` is Japan's burden in 2035 whatever base is passed.
 
 The base is the ``baseline`` scenario with the strike doctrine on from 2026 (so that its boost
 can matter) and modest shocks (threat log-sd 0.1, budget sd 2% of the burden a year), without
@@ -24,6 +30,7 @@ which every replicate would be identical and the spiral share would be 0 or 1.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import matplotlib
 
@@ -33,10 +40,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
-from SALib.analyze import sobol as sobol_analyze  # noqa: E402
 from SALib.sample import sobol as sobol_sample  # noqa: E402
 
 from model.params import ParameterError, Params, specs  # noqa: E402
+from model.sweep_plots import SALIB_SEED_OFFSET  # noqa: E402
 
 BOUNDS: dict[str, tuple[float, float]] = {
     "us_demand": (0.02, 0.05),               # share of GDP: no new ask .. NATO precedent
@@ -59,6 +66,9 @@ HORIZON = 2035
 BASE_OVERRIDES = {"until": HORIZON, "counterattack": True, "counterattack_year": 2026,
                   "threat_noise": 0.1, "budget_noise": 0.02}
 """Changes to the baseline scenario for the analysis (see the module docstring)."""
+BOOTSTRAP_SEED_OFFSET = SALIB_SEED_OFFSET
+"""The bootstrap of the confidence intervals uses ``seed + 1`` (applied by ``sweep_plots.sobol_table``):
+SALib 1.6 seeds it only when the seed is truthy (``if seed:``), so 0 must never reach it."""
 CHUNK = 8192
 """Runs per batch call (memory: the engine holds (runs, years, countries) arrays)."""
 
@@ -153,20 +163,45 @@ def evaluate(base: Params, prob: dict, design: np.ndarray, replicates: int, seed
 
 
 def analyse(prob: dict, outcomes: pd.DataFrame, seed: int = 0, resamples: int = 200) -> pd.DataFrame:
-    """First- and total-order indices with 95% bootstrap confidence half-widths, per outcome."""
+    """First- and total-order indices with 95% bootstrap confidence half-widths, per outcome.
+
+    The indices come from :func:`model.sweep_plots.sobol_table` (the same estimator as for sweep
+    folders), given the design points as an in-memory Saltelli result with one row per point; the
+    bootstrap is seeded with ``seed + BOOTSTRAP_SEED_OFFSET`` (see :data:`BOOTSTRAP_SEED_OFFSET`).
+    Outcomes without variation over the design, or constant within SALib's sample blocks or one of
+    their bootstrap resamples (where :func:`~model.sweep_plots.sobol_table` refuses them), get NaN
+    indices (0/0, not zero).
+    """
+    from model.sweep_plots import Results, sobol_table
+
+    names = list(prob["names"])
+    # columns renamed so that sobol_table reads them as they are (it derives "spiral_share" from per-run
+    # classes, which here are already averaged per design point)
+    column = {name: f"point_{name}" for name in OUTCOMES}
+    runs = outcomes[names + list(OUTCOMES)].rename(columns=column)
+    runs.insert(0, "run", np.arange(len(runs)))
+    runs.insert(1, "design_point", np.arange(len(runs)))
+    runs.insert(2, "replicate", 0)
+    runs.insert(3, "seed", seed)
+    manifest = {"design": {"kind": "sobol", "varied": names, "calc_second_order": False,
+                           "problem": {"num_vars": prob["num_vars"], "names": names, "bounds": prob["bounds"]},
+                           "n_points": len(runs)},
+                "replicates": 1, "n_runs": len(runs)}
+    design = Results(path=Path("sensitivity"), manifest=manifest, runs=runs)
     rows = []
     for name in OUTCOMES:
         y = outcomes[name].to_numpy(float)
-        if np.ptp(y) == 0 or not np.all(np.isfinite(y)):
-            # no variation: the indices are undefined (0/0), not zero
-            res = {k: np.full(prob["num_vars"], np.nan) for k in ("S1", "S1_conf", "ST", "ST_conf")}
-        else:
-            res = sobol_analyze.analyze(prob, y, calc_second_order=False, num_resamples=resamples,
-                                        conf_level=0.95, seed=seed)
-        for i, p in enumerate(prob["names"]):
-            rows.append({"outcome": name, "parameter": p, "S1": float(res["S1"][i]),
-                         "S1_conf": float(res["S1_conf"][i]), "ST": float(res["ST"][i]),
-                         "ST_conf": float(res["ST_conf"][i]),
+        table = None
+        if np.ptp(y) > 0 and np.all(np.isfinite(y)):
+            try:
+                table = sobol_table(design, [column[name]], num_resamples=resamples, conf_level=0.95,
+                                    seed=seed).set_index("parameter")
+            except ParameterError:  # constant within SALib's sample blocks (or a resample): undefined
+                table = None
+        for p in names:  # no variation: the indices are undefined (0/0), not zero
+            rows.append({"outcome": name, "parameter": p,
+                         **{k: np.nan if table is None else float(table.loc[p, k])
+                            for k in ("S1", "S1_conf", "ST", "ST_conf")},
                          "mean": float(np.mean(y)), "sd": float(np.std(y))})
     return pd.DataFrame(rows)
 
@@ -176,17 +211,18 @@ def run_sensitivity(base: Params | None = None, n: int = 256, replicates: int = 
     """Sample, run and analyse (see the module docstring).
 
     Args:
-        base: shared parameters (default :func:`default_base`).
+        base: shared parameters (default :func:`default_base`); its ``until`` is set to :data:`HORIZON`.
         n: Saltelli base sample size (a power of 2); ``n * (D + 2)`` design points.
         replicates: seeded runs per design point.
-        seed: root seed (Sobol' scrambling, run seeds ``seed + r``, bootstrap).
+        seed: root seed (Sobol' scrambling, run seeds ``seed + r``, bootstrap ``seed + 1``).
         bounds: parameter ranges.
     """
     if n < 2 or n & (n - 1):
         raise ParameterError(f"The Sobol sample size must be a power of 2 (>= 2). Got {n!r} instead.")
     if replicates < 1:
         raise ParameterError(f"The number of replicates must be at least 1. Got {replicates!r} instead.")
-    base = default_base() if base is None else base
+    # the outcomes are read at the end of the runs: every base must end in HORIZON
+    base = (default_base() if base is None else base).replace(until=HORIZON)
     prob = problem(bounds)
     design = sobol_sample.sample(prob, n, calc_second_order=False, scramble=True, seed=seed)
     outcomes = evaluate(base, prob, design, replicates, seed)
@@ -202,7 +238,8 @@ def plot_indices(indices: pd.DataFrame, title: str = "") -> Figure:
         d = indices[indices["outcome"] == name]
         ypos = np.arange(len(d))[::-1]
         if d["ST"].isna().all():
-            ax.text(0.5, 0.5, "no variation over the design:\nindices undefined", ha="center",
+            why = "no variation over the design" if d["sd"].iloc[0] == 0 else "constant within the sample blocks"
+            ax.text(0.5, 0.5, f"{why}:\nindices undefined", ha="center",
                     va="center", transform=ax.transAxes, fontsize=10, color="0.3")
         ax.barh(ypos + 0.2, d["S1"], height=0.38, xerr=d["S1_conf"], color="#4f9fd8",
                 label="first order S1", capsize=2, error_kw={"lw": 0.8})

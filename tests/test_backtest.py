@@ -8,7 +8,18 @@ import pandas as pd
 import pytest
 from helpers import armsrace
 
-from model.backtest import FORECASTS, backtest, format_table, mape, naive_last, naive_trend, plot_backtest, rmse
+from model.backtest import (
+    FORECASTS,
+    backtest,
+    format_table,
+    mape,
+    naive_last,
+    naive_trend,
+    plot_backtest,
+    rmse,
+    simulate_from_panel,
+)
+from model.calibrate import build_panel
 from model.params import ParameterError, Params
 
 COUNTRIES = ("USA", "JPN", "CHN")
@@ -91,10 +102,61 @@ def test_table_has_every_country_variable_and_names_the_winner(result):
 
 
 def test_model_forecast_starts_from_the_last_training_state(result):
-    fc = result.forecasts
-    first = fc[(fc["year"] == TRAIN_UNTIL) & (fc["variable"] == "burden")].set_index("country")
-    np.testing.assert_allclose(first["model"], first["actual"])
+    # the model column in TRAIN_UNTIL is the simulation's own start state (not overwritten with the data):
+    # it equals the observed value because the run starts from the observed state of that year
+    panel = build_panel(result.params.countries, TRAIN_START - 1, TEST_UNTIL, synthetic())
+    sim = simulate_from_panel(result.params, panel, TRAIN_UNTIL)
+    k = panel.index(TRAIN_UNTIL)
+    for var in ("burden", "spending"):
+        np.testing.assert_allclose(sim[var][0], getattr(panel, var)[k], rtol=1e-12)
+        assert not np.allclose(sim[var][0], getattr(panel, var)[k - 1])  # a run from the year before differs
+    fc = result.forecasts.set_index(["country", "variable", "year"])
+    for j, iso in enumerate(result.params.countries):
+        for var in ("burden", "spending"):
+            model = [fc.loc[(iso, var, y), "model"] for y in range(TRAIN_UNTIL, TEST_UNTIL + 1)]
+            np.testing.assert_array_equal(model, sim[var][:, j])  # the forecasts are that run
+            assert fc.loc[(iso, var, TRAIN_UNTIL), "model"] == pytest.approx(fc.loc[(iso, var, TRAIN_UNTIL),
+                                                                                  "actual"], rel=1e-12)
     assert result.params["start_year"] == TRAIN_UNTIL and result.params["until"] == TEST_UNTIL
+
+
+def test_every_forecast_starts_in_the_last_training_year(result):
+    fc = result.forecasts
+    assert fc.loc[fc["year"] < TRAIN_UNTIL, list(FORECASTS)].isna().all().all()
+    assert fc.loc[fc["year"] >= TRAIN_UNTIL, list(FORECASTS)].notna().all().all()
+    start = fc[fc["year"] == TRAIN_UNTIL].set_index(["country", "variable"])
+    np.testing.assert_allclose(start["last"], start["actual"])
+    # the trend's starting point is its fitted line in 2008: Japan's training years lie on it exactly
+    assert start.loc[("JPN", "burden"), "trend"] == pytest.approx(0.0130, abs=1e-12)
+    # China's line: mean 1.2142857% in 2005 plus 3 x 0.05 pp
+    assert start.loc[("CHN", "burden"), "trend"] == pytest.approx(0.012142857142857 + 0.0015, rel=1e-9)
+
+
+def test_no_look_ahead_the_test_years_do_not_change_the_forecasts():
+    base = Params.from_kwargs(countries=list(COUNTRIES), floor_target_jpn=0.0)
+    hist = synthetic()
+    later = hist["year"] > TRAIN_UNTIL
+    changed = hist.copy()
+    changed.loc[later, ["burden", "spending"]] *= 1.7
+    a = backtest(TRAIN_UNTIL, TEST_UNTIL, TRAIN_START, base=base, hist=hist, starts=(0.3,))
+    b = backtest(TRAIN_UNTIL, TEST_UNTIL, TRAIN_START, base=base, hist=changed, starts=(0.3,))
+    assert a.params.values == b.params.values
+    pd.testing.assert_frame_equal(a.calibration.coefficients, b.calibration.coefficients)
+    pd.testing.assert_frame_equal(a.forecasts[["year", "country", "variable", *FORECASTS]],
+                                  b.forecasts[["year", "country", "variable", *FORECASTS]])
+    test_rows = a.forecasts["year"] > TRAIN_UNTIL
+    np.testing.assert_allclose(b.forecasts.loc[test_rows, "actual"], 1.7 * a.forecasts.loc[test_rows, "actual"])
+    assert not a.table["rmse_model"].equals(b.table["rmse_model"])  # the scores do see the test years
+
+
+def test_reference_year_other_than_the_last_training_year_is_refused():
+    base = Params.from_kwargs(countries=list(COUNTRIES), floor_target_jpn=0.0)
+    with pytest.raises(ParameterError, match="reference year must be the last training year"):
+        backtest(TRAIN_UNTIL, TEST_UNTIL, TRAIN_START, base=base, hist=synthetic(), starts=(0.3,),
+                 reference_year=TRAIN_UNTIL + 2)
+    same = backtest(TRAIN_UNTIL, TEST_UNTIL, TRAIN_START, base=base, hist=synthetic(), starts=(0.3,),
+                    reference_year=TRAIN_UNTIL)
+    assert same.params["start_year"] == TRAIN_UNTIL
 
 
 def test_figure_has_a_titled_panel_per_country_and_a_legend(result):

@@ -1,10 +1,13 @@
 """The browser view end to end: ``armsrace viz`` served on loopback, driven by headless Chromium.
 
 Every request the page makes to a host other than 127.0.0.1/localhost is aborted and recorded, and
-each test asserts there were none: the page must load and work air-gapped (front-end files from
-the local cache of ``model.viz.offline_assets``). Screenshots go to ``test-output/viz/``; the
-Step render time (click -> year and all four charts replaced and decoded, timed in the page) is
-written to ``test-output/viz/step_timing.json``.
+each test asserts there were none, and no failed request or error response either: the page must
+load and work air-gapped (front-end files from the local cache of ``model.viz.offline_assets``).
+The server itself runs with every HTTP(S) proxy variable pointing at the discard port
+(``http://127.0.0.1:9``, loopback exempt through ``no_proxy``), so a request it makes to the
+outside fails, and each test asserts that the server's log gained no error or traceback.
+Screenshots go to ``test-output/viz/``; the Step render time (click -> year and all four charts
+replaced and decoded, timed in the page) is written to ``test-output/viz/step_timing.json``.
 
 Needs Debian's Chromium at /usr/bin/chromium (never a Playwright-downloaded browser). Without it
 the tests are skipped, except under CI (``CI=true``), where they fail.
@@ -31,6 +34,13 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 LOOPBACK = {"127.0.0.1", "localhost"}
+DEAD_PROXY = "http://127.0.0.1:9"
+"""The discard port: any outside request of the server through a proxy fails at once."""
+SERVER_ENV = {"http_proxy": DEAD_PROXY, "https_proxy": DEAD_PROXY, "HTTP_PROXY": DEAD_PROXY,
+              "HTTPS_PROXY": DEAD_PROXY, "all_proxy": DEAD_PROXY, "ALL_PROXY": DEAD_PROXY,
+              "no_proxy": "127.0.0.1,localhost", "NO_PROXY": "127.0.0.1,localhost"}
+SERVER_ERRORS = ("Traceback", "Error", "error:", DEAD_PROXY)
+"""Log text that means the server failed (a proxy, connection or rendering error)."""
 OUT = Path(__file__).resolve().parents[1] / "test-output" / "viz"
 VIEWPORT = {"width": 1600, "height": 1100}
 TINY_EXPERIMENT = """\
@@ -126,16 +136,40 @@ def results_root(tmp_path_factory) -> Path:
     return root
 
 
+class Server:
+    """The running ``armsrace viz``: its address and its log (stdout and stderr)."""
+
+    def __init__(self, url: str, log: Path) -> None:
+        self.url, self.log = url, log
+
+    def log_size(self) -> int:
+        return self.log.stat().st_size
+
+    def errors_since(self, offset: int) -> list[str]:
+        """Log lines written after ``offset`` that report an error."""
+        with open(self.log, errors="replace") as f:
+            f.seek(offset)
+            return [line.rstrip() for line in f if any(e in line for e in SERVER_ERRORS)]
+
+
 @pytest.fixture(scope="session")
 def server(chromium_path, results_root):
-    """``armsrace viz`` on a free loopback port, started once for the session and stopped at the end."""
+    """``armsrace viz`` on a free loopback port, started once for the session and stopped at the end.
+
+    Its environment sends every HTTP(S) request through a dead proxy except to loopback (see the
+    module docstring).
+    """
     port = _free_port()
     armsrace = Path(sys.executable).with_name("armsrace")
     cmd = [str(armsrace)] if armsrace.exists() else [sys.executable, "-m", "model.cli"]
-    log = open(results_root.parent / "viz-server.log", "w+")  # noqa: SIM115 (closed below)
+    log_path = results_root.parent / "viz-server.log"
+    log = open(log_path, "w+")  # noqa: SIM115 (closed below)
     proc = subprocess.Popen([*cmd, "viz", "--port", str(port), "--results", str(results_root)],
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                            env={**os.environ, **SERVER_ENV})
     url = f"http://127.0.0.1:{port}/"
+    # this process's own proxy settings must not route the readiness check elsewhere
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
         deadline = time.monotonic() + 90
         while True:
@@ -143,7 +177,7 @@ def server(chromium_path, results_root):
                 log.seek(0)
                 pytest.fail(f"armsrace viz exited with {proc.returncode}:\n{log.read()[-3000:]}")
             try:
-                with urllib.request.urlopen(url, timeout=2) as response:
+                with opener.open(url, timeout=2) as response:
                     if response.status == 200:
                         break
             except OSError:
@@ -151,7 +185,7 @@ def server(chromium_path, results_root):
             if time.monotonic() > deadline:
                 pytest.fail("armsrace viz did not answer within 90 s")
             time.sleep(0.3)
-        yield url
+        yield Server(url, log_path)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)  # the server and its solara child, started here
@@ -177,8 +211,9 @@ def browser(chromium_path):
 class Session:
     """One browser context (= one app session) whose requests outside loopback are aborted."""
 
-    def __init__(self, browser, url: str) -> None:
-        self.url, self.blocked, self.failed = url, [], []
+    def __init__(self, browser, server: Server) -> None:
+        self.server, self.url, self.blocked, self.failed = server, server.url, [], []
+        self.log_offset = server.log_size()
         self.context = browser.new_context(viewport=VIEWPORT)
         self.context.route("**/*", self._route)
         self.page = self.context.new_page()
@@ -223,6 +258,12 @@ class Session:
     def shot(self, name: str) -> None:
         self.page.screenshot(path=str(OUT / f"{name}.png"))
 
+    def assert_offline(self) -> None:
+        """Nothing went outside loopback, no request failed, and the server logged no error."""
+        assert self.blocked == []
+        assert self.failed == []  # every front-end file came from the local cache
+        assert self.server.errors_since(self.log_offset) == []
+
     def close(self) -> None:
         self.context.close()
 
@@ -245,8 +286,7 @@ def test_page_loads_offline_and_shows_the_model(session):
         assert session.page.get_by_role("button", name=label).is_visible()
     assert session.page.get_by_role("tab", name="Results").is_visible()
     session.shot("01-loaded")
-    assert session.blocked == []
-    assert session.failed == []  # every front-end file came from the local cache
+    session.assert_offline()
 
 
 def test_five_steps_advance_the_year_and_the_data(session):
@@ -259,7 +299,7 @@ def test_five_steps_advance_the_year_and_the_data(session):
     assert session.text("escalation") in ("stable", "buildup", "spiral")
     assert 0 <= float(session.text("sdi")) <= 1
     session.shot("02-five-steps")
-    assert session.blocked == []
+    session.assert_offline()
 
 
 def test_play_runs_and_pauses(session):
@@ -281,7 +321,7 @@ def test_play_runs_and_pauses(session):
     session.page.wait_for_timeout(1200)
     assert session.text("year") == paused and 2026 <= int(paused) < 2040
     assert session.page.get_by_role("button", name="▶").is_enabled()
-    assert session.blocked == []
+    session.assert_offline()
 
 
 def test_a_control_and_reset_change_the_run(session):
@@ -302,7 +342,7 @@ def test_a_control_and_reset_change_the_run(session):
     assert session.page.locator("img.armsrace-chart-pressure").screenshot() != before
     assert session.text("regional-burden") != burden_before
     session.shot("03-after-reset-us-demand-20pct")
-    assert session.blocked == []
+    session.assert_offline()
 
 
 def test_switching_scenario_rebuilds_the_model_and_the_controls(session):
@@ -319,10 +359,11 @@ def test_switching_scenario_rebuilds_the_model_and_the_controls(session):
     session.step(10)
     assert session.text("year") == "2034"
     session.shot("04-nato-precedent-2034")
-    assert session.blocked == []
+    session.assert_offline()
 
 
 def test_sessions_have_their_own_models(browser, server, session):
+    """Two sessions step their own runs: a model shared between sessions would show 2028 in B."""
     session.open().wait_for_charts()
     other = Session(browser, server).open()
     try:
@@ -330,10 +371,17 @@ def test_sessions_have_their_own_models(browser, server, session):
         session.step(3)
         assert session.text("year") == "2027"
         assert other.text("year") == "2024"
-        assert other.blocked == []
+        other.step(1)  # B's run starts from its own 2024 state
+        assert other.text("year") == "2025"
+        session.page.wait_for_timeout(500)  # time for any re-render B's step might cause in A
+        assert session.text("year") == "2027"
+        session.step(1)  # and A's run continues from its own 2027 state
+        assert session.text("year") == "2028"
+        assert other.text("year") == "2025"
+        other.assert_offline()
     finally:
         other.close()
-    assert session.blocked == []
+    session.assert_offline()
 
 
 def test_step_renders_in_under_300_ms(session):
@@ -350,7 +398,7 @@ def test_step_renders_in_under_300_ms(session):
         indent=2))
     print(f"Step render time: median {median:.0f} ms, p90 {p90:.0f} ms ({len(times)} steps)")
     assert median < 300
-    assert session.blocked == []
+    session.assert_offline()
 
 
 def test_results_page_shows_result_folders_side_by_side(session, results_root):
@@ -373,5 +421,5 @@ def test_results_page_shows_result_folders_side_by_side(session, results_root):
     session.shot("05-results")
     page.get_by_role("tab", name="Simulation").click()
     session.wait_for_charts()
-    assert session.blocked == []
+    session.assert_offline()
 

@@ -238,3 +238,56 @@ def test_viz_command_rejects_bad_options(argv, message, capsys):
 
     assert main(["viz", *argv]) == 2
     assert message in capsys.readouterr().err
+
+
+class _FakeServer:
+    """Stands in for the solara server process: records its command line, exits at once."""
+
+    commands: list[list[str]] = []
+
+    def __init__(self, cmd, env=None):
+        _FakeServer.commands.append(cmd)
+        self.returncode = 0
+
+    def wait(self, timeout=None):
+        return 0
+
+    def poll(self):
+        return 0
+
+
+def test_viz_port_0_starts_the_server_on_the_free_port_it_prints(monkeypatch, capsys):
+    import re
+    import socket
+
+    from model.cli import build_parser
+    from model.commands import viz
+
+    monkeypatch.setattr(viz, "assets_ready", lambda: True)
+    monkeypatch.setattr(viz.subprocess, "Popen", _FakeServer)
+    _FakeServer.commands.clear()
+    args = build_parser().parse_args(["viz", "--port", "0"])
+    assert viz.run(args) == 0
+    printed = re.search(r"serving http://127\.0\.0\.1:(\d+)/", capsys.readouterr().out)
+    assert printed, "the address must be printed"
+    port = int(printed.group(1))
+    cmd = _FakeServer.commands[-1]
+    assert port != 0 and cmd[cmd.index("--port") + 1] == str(port)
+    with socket.socket() as s:  # free: nothing kept it bound
+        s.bind(("127.0.0.1", port))
+    # an explicit port is passed through unchanged
+    assert viz.run(build_parser().parse_args(["viz", "--port", "8799"])) == 0
+    cmd = _FakeServer.commands[-1]
+    assert cmd[cmd.index("--port") + 1] == "8799" and "http://127.0.0.1:8799/" in capsys.readouterr().out
+
+
+def test_viz_missing_assets_says_npm_itself_is_not_needed(monkeypatch, capsys):
+    from model.cli import build_parser
+    from model.commands import viz
+
+    monkeypatch.setattr(viz, "assets_ready", lambda: False)
+    assert viz.run(build_parser().parse_args(["viz"])) == 1
+    err = capsys.readouterr().err
+    assert "python -m model.viz.offline_assets" in err
+    assert "needs the npm registry or a mirror, not npm itself" in err and "(needs npm)" not in err
+    assert "(with npm)" not in viz.HELP and "npm itself is not needed" in viz.HELP

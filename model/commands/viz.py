@@ -7,6 +7,7 @@ import contextlib
 import io
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -27,7 +28,9 @@ perceived threat, US alliance pressure, the current year, escalation class and s
 index. Results tab: the charts of result folders (those with manifest.json) side by side.
 
 The page needs no internet access: front-end files are served from the local cache that
-'python -m model.viz.offline_assets' fills once (with npm). Stop the server with Ctrl-C.
+'python -m model.viz.offline_assets' fills once (from the npm registry or a mirror set in
+$npm_config_registry; npm itself is not needed). --port 0 picks a free port and prints it.
+Stop the server with Ctrl-C.
 """
 
 
@@ -36,7 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default: 127.0.0.1, this machine only)")
-    p.add_argument("--port", type=int, default=8765, help="port to listen on (default: 8765; 0: any free port)")
+    p.add_argument("--port", type=int, default=8765,
+                   help="port to listen on (default: 8765; 0: a free port, chosen here and printed)")
     p.add_argument("--results", type=Path, default=None, metavar="DIR",
                    help=f"folder of result folders for the Results tab (default: ${RESULTS_ENV} or results/)")
     p.set_defaults(func=run)
@@ -56,6 +60,14 @@ def server_env(results: Path | None) -> dict[str, str]:
     return env
 
 
+def free_port(host: str) -> int:
+    """A port that is free on ``host`` now (the system's choice for port 0), for the server to listen on."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
 def assets_ready() -> bool:
     """Whether the local front-end cache is complete (``offline_assets --check``, output hidden)."""
     from model.viz import offline_assets
@@ -73,10 +85,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"The '--results' option must be an existing folder. Got {str(args.results)!r} instead.")
     if not assets_ready():
         print("armsrace viz: error: the page's front-end files are not installed; run "
-              "'python -m model.viz.offline_assets' once (needs npm).", file=sys.stderr)
+              "'python -m model.viz.offline_assets' once (needs the npm registry or a mirror, not npm "
+              "itself).", file=sys.stderr)
         return 1
-    print(f"armsrace viz: serving http://{args.host}:{args.port}/ (Ctrl-C to stop)", flush=True)
-    server = subprocess.Popen(server_command(args.host, args.port), env=server_env(args.results))
+    port = args.port or free_port(args.host)  # Solara would pick its own port for 0 and not say which
+    print(f"armsrace viz: serving http://{args.host}:{port}/ (Ctrl-C to stop)", flush=True)
+    server = subprocess.Popen(server_command(args.host, port), env=server_env(args.results))
     previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         return server.wait()
