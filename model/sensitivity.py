@@ -43,7 +43,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from SALib.sample import sobol as sobol_sample  # noqa: E402
 
 from model.params import ParameterError, Params, specs  # noqa: E402
-from model.sweep_plots import SALIB_SEED_OFFSET  # noqa: E402
+from model.sweep_plots import SALIB_SEED_OFFSET, Results, sobol_table  # noqa: E402
 
 BOUNDS: dict[str, tuple[float, float]] = {
     "us_demand": (0.02, 0.05),               # share of GDP: no new ask .. NATO precedent
@@ -172,8 +172,6 @@ def analyse(prob: dict, outcomes: pd.DataFrame, seed: int = 0, resamples: int = 
     their bootstrap resamples (where :func:`~model.sweep_plots.sobol_table` refuses them), get NaN
     indices (0/0, not zero).
     """
-    from model.sweep_plots import Results, sobol_table
-
     names = list(prob["names"])
     # columns renamed so that sobol_table reads them as they are (it derives "spiral_share" from per-run
     # classes, which here are already averaged per design point)
