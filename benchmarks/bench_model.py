@@ -3,7 +3,7 @@
 Usage: python benchmarks/bench_model.py [--runs 1000]
 
 Prints wall-clock figures and, as a same-process baseline, the bare dynamics kernel on the
-same parameter set (one run through model.dynamics.step without Mesa), with the ratio.
+same parameter set (one run through model.sim.dynamics.step without Mesa), with the ratio.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import time
 
 import numpy as np
 
-from model import dynamics
-from model.inputs import build_inputs, draw_noise
-from model.model import ArmsRaceModel
-from model.params import Params
+from model.sim import dynamics
+from model.sim.inputs import build_inputs, draw_noise
+from model.sim.model import ArmsRaceModel
+from model.sim.params import Params
 
 
 def main() -> None:

@@ -71,7 +71,7 @@ def bench_batch_run(n_us: int, n_ts: int, n_ac: int, reps: int) -> tuple[int, fl
     """mesa.batch_run over the same grid: (runs, seconds)."""
     import mesa
 
-    from model.model import ArmsRaceModel
+    from model.sim.model import ArmsRaceModel
 
     params = {"us_demand": list(np.linspace(0.02, 0.05, n_us)),
               "threat_sensitivity_chn": list(np.linspace(0.0, 0.04, n_ts)),
@@ -87,7 +87,7 @@ def bench_batch_run(n_us: int, n_ts: int, n_ac: int, reps: int) -> tuple[int, fl
 
 
 def bench_sweep(path: Path, out: Path, engine: str = "fast", workers: int | None = None) -> tuple[int, float]:
-    from model.sweep import read_manifest, run_sweep
+    from model.batch.sweep import read_manifest, run_sweep
 
     shutil.rmtree(out, ignore_errors=True)
     t = time.perf_counter()
@@ -98,11 +98,11 @@ def bench_sweep(path: Path, out: Path, engine: str = "fast", workers: int | None
 
 def bench_kernel(path: Path) -> tuple[int, float]:
     """build_inputs + noise + dynamics.step over the sweep's chunks, nothing else."""
-    from model import dynamics
-    from model.engine import inputs_of
-    from model.experiments import load_experiment
-    from model.inputs import draw_noise
-    from model.sweep import default_chunk_size
+    from model.batch.engine import inputs_of
+    from model.batch.experiments import load_experiment
+    from model.batch.sweep import default_chunk_size
+    from model.sim import dynamics
+    from model.sim.inputs import draw_noise
 
     exp = load_experiment(path)
     size = default_chunk_size(exp.n_runs, None)
@@ -124,7 +124,7 @@ def bench_kernel(path: Path) -> tuple[int, float]:
 
 MEMORY_SNIPPET = """
 import resource, sys, time
-from model.sweep import run_sweep
+from model.batch.sweep import run_sweep
 t = time.perf_counter()
 run_sweep(sys.argv[1], sys.argv[2], progress=False)
 dt = time.perf_counter() - t

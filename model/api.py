@@ -4,10 +4,10 @@ The names here are the stable surface for notebooks, scripts and tests; the modu
 may move between the package's wings without breaking user code.
 """
 
-from model.engine import run_batch
-from model.experiments import load_experiment
-from model.model import ArmsRaceModel
-from model.params import Params
-from model.scenarios import list_scenarios, load_scenario
+from model.batch.engine import run_batch
+from model.batch.experiments import load_experiment
+from model.sim.model import ArmsRaceModel
+from model.sim.params import Params
+from model.sim.scenarios import list_scenarios, load_scenario
 
 __all__ = ["ArmsRaceModel", "Params", "list_scenarios", "load_experiment", "load_scenario", "run_batch"]

@@ -13,7 +13,7 @@ import importlib
 import sys
 
 from model import __version__
-from model.params import ParameterError
+from model.sim.params import ParameterError
 
 
 def command_modules() -> list:

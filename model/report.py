@@ -2,7 +2,7 @@
 
 :func:`build_report` computes everything and returns the Markdown text and the figures;
 :func:`write_report` writes ``REPORT.md`` and ``report/`` (figures and the tables behind them)
-through :func:`model.results.staged_output`, so a failed run leaves nothing half-written. Every
+through :func:`model.batch.store.staged_output`, so a failed run leaves nothing half-written. Every
 statement about a claim is a computed comparison between two deterministic scenario runs (seed
 0; the scenarios have no noise), with its numbers; the verdict follows from the numbers by the
 rule stated next to it.
@@ -28,24 +28,24 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from model.backtest import Backtest, backtest, plot_backtest  # noqa: E402
-from model.calibrate import coefficient_table  # noqa: E402
-from model.data import (  # noqa: E402
+from model.analysis.backtest import Backtest, backtest, plot_backtest  # noqa: E402
+from model.analysis.calibrate import coefficient_table  # noqa: E402
+from model.analysis.sensitivity import BOOTSTRAP_SEED_OFFSET as SA_BOOTSTRAP_OFFSET  # noqa: E402
+from model.analysis.sensitivity import HORIZON as SA_HORIZON  # noqa: E402
+from model.analysis.sensitivity import OUTCOMES as SA_OUTCOMES  # noqa: E402
+from model.analysis.sensitivity import Sensitivity, plot_indices, run_sensitivity  # noqa: E402
+from model.batch.store import code_version, metadata, staged_output, write_json  # noqa: E402
+from model.charts.run import COLORS, REFERENCE_LINES  # noqa: E402
+from model.sim.data import (  # noqa: E402
     PRK_BURDEN_ESTIMATE,
     PRK_GDP_ESTIMATE,
     PRK_GROWTH_ASSUMPTION,
     default_growth,
     history,
 )
-from model.model import ArmsRaceModel  # noqa: E402
-from model.params import ALLIES, BLOC, NAMES, specs  # noqa: E402
-from model.plots import COLORS, REFERENCE_LINES  # noqa: E402
-from model.results import code_version, metadata, staged_output, write_json  # noqa: E402
-from model.scenarios import load_scenario  # noqa: E402
-from model.sensitivity import BOOTSTRAP_SEED_OFFSET as SA_BOOTSTRAP_OFFSET  # noqa: E402
-from model.sensitivity import HORIZON as SA_HORIZON  # noqa: E402
-from model.sensitivity import OUTCOMES as SA_OUTCOMES  # noqa: E402
-from model.sensitivity import Sensitivity, plot_indices, run_sensitivity  # noqa: E402
+from model.sim.model import ArmsRaceModel  # noqa: E402
+from model.sim.params import ALLIES, BLOC, NAMES, specs  # noqa: E402
+from model.sim.scenarios import load_scenario  # noqa: E402
 
 SCENARIOS = ("baseline", "us_demand_3_5", "nato_precedent_5", "counterattack_codified",
              "credibility_shock", "restraint")

@@ -2,11 +2,11 @@
 
 Layout (see model/sweep.py): ``DIR/manifest.json``, ``DIR/runs/chunk-*.parquet`` (one row per run:
 run, design_point, replicate, seed, the varied parameters, then the outcomes of
-:func:`model.outcomes.summarise` and ``stability_radius``) and, optionally,
+:func:`model.sim.outcomes.summarise` and ``stability_radius``) and, optionally,
 ``DIR/agents/chunk-*.parquet`` (run, year, country, burden, spending, gdp, capability, threat,
 pressure, backlash). The manifest has the sweep's keys and shapes: the design record (with the
 Sobol problem as the experiment records it, ``dists`` included), seeds ``{"root": seed}`` with the
-per-run seeds of :func:`model.experiments.run_seeds`, and the chunks table. What differs from a
+per-run seeds of :func:`model.batch.experiments.run_seeds`, and the chunks table. What differs from a
 real sweep, on purpose: ``engine`` is ``"synthetic-fixture"``, the hashes are of the fixture's own
 description (there is no experiment file), and the paths come from the stand-in below, not the
 model. ``tests/test_sweep_plots.py`` also draws every chart of a real (tiny) grid and Sobol sweep.
@@ -15,7 +15,7 @@ The paths come from a small closed-form stand-in for the model (not the model it
 closes a share of the gap to a target burden every year; allies' targets rise with the US demand and
 with low alliance credibility, rivals answer the allies' rise, and a high ``threat_scale`` with low
 credibility adds a self-reinforcing term (a spiral). Outcomes are then computed with the real
-:func:`model.outcomes.summarise`, so they are consistent with the paths.
+:func:`model.sim.outcomes.summarise`, so they are consistent with the paths.
 
 :func:`write_sobol` replaces ``regional_spending_growth`` by ``0.3 + 0.05 * Ishigami(x)``, with each
 varied parameter mapped linearly from its bounds onto [-pi, pi]. Sobol indices do not change under
@@ -32,9 +32,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from model.experiments import run_seeds
-from model.outcomes import summarise
-from model.params import ALLIES, COUNTRIES, RIVALS
+from model.batch.experiments import run_seeds
+from model.sim.outcomes import summarise
+from model.sim.params import ALLIES, COUNTRIES, RIVALS
 
 YEARS = np.arange(2024, 2041)
 START_BURDEN = np.array([0.034, 0.014, 0.026, 0.013, 0.017, 0.233, 0.071])

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from model import dynamics
-from model.inputs import build_inputs, draw_noise
-from model.params import Params
+from model.sim import dynamics
+from model.sim.inputs import build_inputs, draw_noise
+from model.sim.params import Params
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from helpers import armsrace
 
-from model.backtest import (
+from model.analysis.backtest import (
     FORECASTS,
     backtest,
     format_table,
@@ -19,8 +19,8 @@ from model.backtest import (
     rmse,
     simulate_from_panel,
 )
-from model.calibrate import build_panel
-from model.params import ParameterError, Params
+from model.analysis.calibrate import build_panel
+from model.sim.params import ParameterError, Params
 
 COUNTRIES = ("USA", "JPN", "CHN")
 TRAIN_START, TRAIN_UNTIL, TEST_UNTIL = 2002, 2008, 2012

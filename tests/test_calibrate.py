@@ -13,12 +13,12 @@ import pandas as pd
 import pytest
 from helpers import armsrace
 
-from model import dynamics
-from model.calibrate import FITTED, build_panel, calibrate, coefficient_table, one_step, to_toml
-from model.data import history
-from model.inputs import build_inputs
-from model.params import ParameterError, Params, country_param
-from model.scenarios import load_scenario
+from model.analysis.calibrate import FITTED, build_panel, calibrate, coefficient_table, one_step, to_toml
+from model.sim import dynamics
+from model.sim.data import history
+from model.sim.inputs import build_inputs
+from model.sim.params import ParameterError, Params, country_param
+from model.sim.scenarios import load_scenario
 
 Y0, T_END = 2000, 2014
 TRUE = {  # (baseline_burden, threat_sensitivity, adjustment_speed, drift), all away from the defaults

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from helpers import armsrace
 
-from model.outcomes import ESCALATION
+from model.sim.outcomes import ESCALATION
 
 EXPECTED_FILES = {"agents.parquet", "agents.csv", "summary.json", "summary.csv", "metadata.json",
                   "burden.png", "spending.png", "threat.png"}

@@ -14,11 +14,11 @@ import pytest
 from fixtures_results import assert_valid_image, grid_points, write_grid, write_lhs, write_result, write_sobol
 from scipy import stats
 
+from model.analysis.compare import compare, default_out, difference_table, markdown_table, mean_interval
+from model.batch.sweep import run_sweep
+from model.charts.sweep import load_results
 from model.cli import main
-from model.compare import compare, default_out, difference_table, markdown_table, mean_interval
-from model.params import ParameterError
-from model.sweep import run_sweep
-from model.sweep_plots import load_results
+from model.sim.params import ParameterError
 
 POINTS = {"us_demand": [0.02, 0.035, 0.05], "alliance_credibility": [0.4, 0.8]}
 

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model.data import PRK_BURDEN_ESTIMATE, PRK_GDP_ESTIMATE, default_growth, history
-from model.model import ArmsRaceModel
-from model.params import COUNTRIES, DATA_DIR
+from model.sim.data import PRK_BURDEN_ESTIMATE, PRK_GDP_ESTIMATE, default_growth, history
+from model.sim.model import ArmsRaceModel
+from model.sim.params import COUNTRIES, DATA_DIR
 
 
 @pytest.fixture(scope="module")

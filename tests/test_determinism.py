@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 from helpers import simulate
 
-from model.model import ArmsRaceModel
-from model.params import Params
+from model.sim.model import ArmsRaceModel
+from model.sim.params import Params
 
 NOISY = Params.from_kwargs(threat_noise=0.2, budget_noise=0.1, us_demand=0.035)
 

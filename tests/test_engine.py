@@ -6,14 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model import dynamics
-from model.engine import inputs_of, run_batch, simulate_fast
-from model.inputs import build_inputs
-from model.model import ArmsRaceModel
-from model.outcomes import summarise
-from model.params import COUNTRIES, ParameterError, Params, specs
-from model.scenarios import load_scenario
-from model.stability import response_matrix, response_radius
+from model.batch.engine import inputs_of, run_batch, simulate_fast
+from model.sim import dynamics
+from model.sim.inputs import build_inputs
+from model.sim.model import ArmsRaceModel
+from model.sim.outcomes import summarise
+from model.sim.params import COUNTRIES, ParameterError, Params, specs
+from model.sim.scenarios import load_scenario
+from model.sim.stability import response_matrix, response_radius
 
 # Parameters drawn at random for the equivalence test: globals, per-country responses and
 # hostility; bounds chosen inside the declared ones so that every draw is a valid parameter set.

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model.experiments import load_experiment
-from model.params import ParameterError
+from model.batch.experiments import load_experiment
+from model.sim.params import ParameterError
 
 REPO = Path(__file__).resolve().parent.parent
 

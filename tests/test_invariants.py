@@ -8,9 +8,9 @@ from helpers import simulate
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model.inputs import build_inputs
-from model.model import ArmsRaceModel
-from model.params import ALLIES, COUNTRIES, Params, country_param
+from model.sim.inputs import build_inputs
+from model.sim.model import ArmsRaceModel
+from model.sim.params import ALLIES, COUNTRIES, Params, country_param
 
 unit = st.floats(0.0, 1.0)
 draws = st.fixed_dictionaries({
@@ -90,7 +90,7 @@ def test_no_response_to_threat_or_pressure_keeps_anchored_burdens_at_the_start()
 
 def test_default_relations_start_at_rest():
     """Anchoring: with the default parameters the desired burden equals the observed one in 2024."""
-    from model import dynamics
+    from model.sim import dynamics
 
     x = build_inputs(Params.from_kwargs())
     s = x.start_state()

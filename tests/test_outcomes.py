@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model.outcomes import ESCALATION, crossing_year, escalation_class, security_dilemma_index, summarise
+from model.sim.outcomes import ESCALATION, crossing_year, escalation_class, security_dilemma_index, summarise
 
 YEARS = np.arange(2024, 2041)
 T = len(YEARS)
@@ -59,14 +59,14 @@ def test_regional_burden_ignores_differential_growth():
 
 
 def test_a_model_that_has_not_stepped_has_a_summary():
-    from model.model import ArmsRaceModel
+    from model.sim.model import ArmsRaceModel
 
     s = ArmsRaceModel(rng=0).summary()
     assert s["escalation"] == "stable" and s["regional_burden_start"] == s["regional_burden_end"]
 
 
 def test_model_paths_are_the_agent_table():
-    from model.model import AGENT_VARS, ArmsRaceModel
+    from model.sim.model import AGENT_VARS, ArmsRaceModel
 
     m = ArmsRaceModel(rng=2, threat_noise=0.2, countries=["JPN", "CHN", "USA"]).run()
     table, paths = m.agent_table(), m.paths()

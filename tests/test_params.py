@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from model.model import ArmsRaceModel
-from model.params import COUNTRIES, COUNTRY_FIELDS, ParameterError, Params, specs
+from model.sim.model import ArmsRaceModel
+from model.sim.params import COUNTRIES, COUNTRY_FIELDS, ParameterError, Params, specs
 
 
 @pytest.mark.parametrize("name, value, message", [
@@ -64,7 +64,7 @@ def test_every_country_field_and_hostility_pair_is_declared_with_bounds():
 
 
 def test_the_defaults_file_only_names_declared_fields_and_countries():
-    from model.params import _defaults_file
+    from model.sim.params import _defaults_file
 
     table = _defaults_file()
     assert set(table) == {"countries", "hostility"}
@@ -77,7 +77,7 @@ def test_the_defaults_file_only_names_declared_fields_and_countries():
 def test_batch_values_are_checked_like_single_ones():
     import numpy as np
 
-    from model.inputs import build_inputs
+    from model.sim.inputs import build_inputs
 
     base = Params.from_kwargs()
     x = build_inputs(base, {"counterattack": np.array([True, False])})  # booleans can vary

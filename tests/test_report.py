@@ -13,10 +13,10 @@ import pytest
 from helpers import REPO, armsrace
 
 from model import report as report_module
-from model import sensitivity
-from model.model import ArmsRaceModel
-from model.params import NAMES, Params
+from model.analysis import sensitivity
 from model.report import FIG_DIR, QUICK, Report, Settings, md_table, report_links
+from model.sim.model import ArmsRaceModel
+from model.sim.params import NAMES, Params
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +182,7 @@ def test_floor_claim_reads_the_scenarios_floor(monkeypatch):
 def synthetic_backtests():
     from test_backtest import COUNTRIES, TEST_UNTIL, TRAIN_START, TRAIN_UNTIL, synthetic
 
-    from model.backtest import backtest
+    from model.analysis.backtest import backtest
 
     base = Params.from_kwargs(countries=list(COUNTRIES), floor_target_jpn=0.0)
     return TRAIN_UNTIL, {obj: backtest(TRAIN_UNTIL, TEST_UNTIL, TRAIN_START, base=base, hist=synthetic(),

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from helpers import simulate
 
-from model.model import ArmsRaceModel
-from model.params import COUNTRIES, Params, country_param
-from model.scenarios import load_scenario
+from model.sim.model import ArmsRaceModel
+from model.sim.params import COUNTRIES, Params, country_param
+from model.sim.scenarios import load_scenario
 
 SCENARIO = load_scenario("richardson").params
 
@@ -97,7 +97,7 @@ def linear_seven(sensitivity: float) -> Params:
 @pytest.mark.parametrize("sensitivity", [0.3, 1.5])
 def test_n_countries_match_the_matrix_recurrence_and_its_spectral_radius(sensitivity):
     p = linear_seven(sensitivity)
-    from model.inputs import build_inputs
+    from model.sim.inputs import build_inputs
 
     x = build_inputs(p)
     alpha, theta = x.speed, x.sensitivity

@@ -14,12 +14,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from model.batch.engine import run_batch
+from model.batch.experiments import load_experiment
+from model.batch.sweep import read_agents, read_manifest, read_runs, run_sweep
 from model.cli import main
-from model.engine import run_batch
-from model.experiments import load_experiment
-from model.outcomes import summarise
-from model.params import COUNTRIES
-from model.sweep import read_agents, read_manifest, read_runs, run_sweep
+from model.sim.outcomes import summarise
+from model.sim.params import COUNTRIES
 
 SMALL = """
 # 3 x 2 grid, 3 noisy replicates: 18 runs
@@ -275,7 +275,7 @@ def _undo_chunk(out: Path, key: str = "00001") -> None:
 
 
 def test_manifest_records_parameter_design_and_data_hashes(sweep_small, tmp_path):
-    from model.sweep import data_hash, design_hash, params_hash
+    from model.batch.sweep import data_hash, design_hash, params_hash
 
     out = run_sweep(sweep_small, tmp_path / "r", progress=False)
     m = read_manifest(out)
@@ -307,7 +307,7 @@ def test_resume_with_changed_base_scenario_file_is_refused(tmp_path, capsys):
 
 
 def test_resume_with_other_design_points_is_refused(tmp_path, monkeypatch, capsys):
-    import model.experiments as experiments
+    import model.batch.experiments as experiments
 
     path = tmp_path / "lhs.toml"
     path.write_text('[parameters]\nus_demand = { low = 0.02, high = 0.05 }\n[design]\nkind = "lhs"\n'
@@ -325,7 +325,7 @@ def test_resume_with_other_design_points_is_refused(tmp_path, monkeypatch, capsy
 
 
 def test_folder_left_by_a_kill_before_the_first_manifest_counts_as_empty(sweep_small, tmp_path, monkeypatch):
-    import model.sweep as sweep
+    import model.batch.sweep as sweep
 
     out = tmp_path / "r"
     for sub in ("runs", "agents"):
@@ -357,8 +357,8 @@ def test_folder_left_by_a_kill_before_the_first_manifest_counts_as_empty(sweep_s
 def test_sweep_that_fails_before_its_manifest_leaves_no_folder(sweep_small, tmp_path, monkeypatch):
     import contextlib
 
-    import model.sweep as sweep
-    from model.params import ParameterError
+    import model.batch.sweep as sweep
+    from model.sim.params import ParameterError
 
     @contextlib.contextmanager
     def unreachable(workers, scheduler):

@@ -22,11 +22,9 @@ from fixtures_results import (
     write_sobol,
 )
 
-from model.cli import main
-from model.params import ParameterError
-from model.plots import COLORS
-from model.sweep import run_sweep
-from model.sweep_plots import (
+from model.batch.sweep import run_sweep
+from model.charts.run import COLORS
+from model.charts.sweep import (
     fan_chart,
     load_results,
     outcome_distributions,
@@ -37,6 +35,8 @@ from model.sweep_plots import (
     sobol_table,
     write_plots,
 )
+from model.cli import main
+from model.sim.params import ParameterError
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +110,7 @@ def _interrupt(folder: Path, keys: list[str], delete: list[str] = ()) -> Path:
 
 
 def test_load_results_ignores_chunks_not_marked_done_like_the_sweep(tmp_path):
-    from model.sweep import read_agents, read_runs
+    from model.batch.sweep import read_agents, read_runs
 
     folder = _interrupt(write_grid(tmp_path / "partial", chunk_size=50), ["00001"])
     assert (folder / "runs" / "chunk-00001.parquet").is_file()  # a stray chunk: written, not marked done
@@ -318,7 +318,7 @@ def test_write_plots_sobol_writes_indices_table(folders, tmp_path):
 
 
 def test_write_plots_is_atomic_and_checks_formats(folders, tmp_path, monkeypatch):
-    import model.sweep_plots as sp
+    import model.charts.sweep as sp
 
     with pytest.raises(ParameterError, match="'--format'"):
         write_plots(folders["one"], out=tmp_path / "x", formats="png,gif")

@@ -19,8 +19,8 @@ from mesa.experimental.scenarios import Scenario as MesaScenario
 from mesa.visualization import Slider
 from PIL import Image
 
-from model.model import ArmsRaceModel
-from model.params import ParameterError, specs
+from model.sim.model import ArmsRaceModel
+from model.sim.params import ParameterError, specs
 from model.viz import app, controls, pages_results
 from model.viz.charts import CHARTS, NetworkChart, _nice_top
 

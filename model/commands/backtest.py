@@ -8,9 +8,9 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from model.backtest import backtest, format_table, plot_backtest
-from model.calibrate import DEFAULT_TRAIN, OBJECTIVES, coefficient_table, to_toml
-from model.results import metadata, staged_output, write_json
+from model.analysis.backtest import backtest, format_table, plot_backtest
+from model.analysis.calibrate import DEFAULT_TRAIN, OBJECTIVES, coefficient_table, to_toml
+from model.batch.store import metadata, staged_output, write_json
 
 ORDER = 90
 

@@ -6,8 +6,8 @@ import argparse
 import time
 from pathlib import Path
 
-from model.calibrate import DEFAULT_TRAIN, OBJECTIVES, calibrate, coefficient_table, write_scenario
-from model.results import OutputError, check_writable
+from model.analysis.calibrate import DEFAULT_TRAIN, OBJECTIVES, calibrate, coefficient_table, write_scenario
+from model.batch.store import OutputError, check_writable
 
 ORDER = 80
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from model.params import specs
+from model.sim.params import specs
 
 ORDER = 30
 

@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from model.sweep_plots import write_plots
+    from model.charts.sweep import write_plots
 
     paths = write_plots(args.dir, out=args.out, formats=args.format)
     folder = paths[0].parent if paths else args.out or args.dir / "plots"

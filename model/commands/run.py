@@ -9,11 +9,11 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from model.model import ArmsRaceModel
-from model.params import ParameterError
-from model.plots import RUN_FIGURES
-from model.results import metadata, staged_output, write_json, write_table
-from model.scenarios import load_scenario
+from model.batch.store import metadata, staged_output, write_json, write_table
+from model.charts.run import RUN_FIGURES
+from model.sim.model import ArmsRaceModel
+from model.sim.params import ParameterError
+from model.sim.scenarios import load_scenario
 
 ORDER = 10
 

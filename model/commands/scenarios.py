@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from model.params import ParameterError
-from model.scenarios import list_scenarios, scenario_dir
+from model.sim.params import ParameterError
+from model.sim.scenarios import list_scenarios, scenario_dir
 
 ORDER = 20
 

@@ -6,7 +6,7 @@ of :mod:`model.viz.offline_assets`). Two tabs:
 * **Simulation** (``/``): pick a scenario (``experiments/scenarios/``), change the main
   parameters and the seed, then Step, Play or Reset with SolaraViz's own controls. The page shows
   the current year, the escalation class and security-dilemma index of the years run so far
-  (:meth:`model.model.ArmsRaceModel.summary`), the alliance/rivalry network (node area: military
+  (:meth:`model.sim.model.ArmsRaceModel.summary`), the alliance/rivalry network (node area: military
   spending) and, per country, the military burden (% of GDP, with the 2%, 3.5% and 5% lines),
   perceived threat and US alliance pressure over time.
 * **Results** (``/results``): the charts of result folders side by side
@@ -26,7 +26,7 @@ import solara
 from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
 
-from model.params import NAMES
+from model.sim.params import NAMES
 from model.viz.charts import CHARTS
 from model.viz.controls import DEFAULT_SCENARIO, PageModel, ScenarioModel, describe_run, model_params, scenario_choices
 from model.viz.pages_results import ResultsPage

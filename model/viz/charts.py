@@ -10,8 +10,8 @@ lines grow instead of the axes rescaling; a y axis is widened (and the backgroun
 when data leaves it.
 
 The charts read the model only through its DataCollector reporters (``model.paths()`` and the
-``us_demand`` model reporter, see :mod:`model.model`), its agents' current values, the relation
-graph of its Network space (``model.space.G``) and :data:`model.plots.COLORS`.
+``us_demand`` model reporter, see :mod:`model.sim.model`), its agents' current values, the relation
+graph of its Network space (``model.space.G``) and :data:`model.charts.run.COLORS`.
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 from PIL import Image
 
-from model.params import ALLIES, BLOC, NAMES
-from model.plots import COLORS, REFERENCE_LINES
+from model.charts.run import COLORS, REFERENCE_LINES
+from model.sim.params import ALLIES, BLOC, NAMES
 
 if TYPE_CHECKING:
-    from model.model import ArmsRaceModel
+    from model.sim.model import ArmsRaceModel
 
 SIZE = (5.8, 3.6)
 """Figure size in inches; at DPI this is the PNG's size in pixels before the page scales it."""

@@ -1,9 +1,9 @@
 """What the browser view lets a user change, and the model class SolaraViz rebuilds on Reset.
 
 SolaraViz re-creates a model on Reset as ``type(model)(**values of model_params)``, so the scenario
-must be a constructor argument: :class:`ScenarioModel` is :class:`~model.model.ArmsRaceModel`
+must be a constructor argument: :class:`ScenarioModel` is :class:`~model.sim.model.ArmsRaceModel`
 built from a scenario file (``experiments/scenarios/NAME.toml``) plus the page's overrides.
-Slider bounds come from :func:`model.params.specs`, never from this module.
+Slider bounds come from :func:`model.sim.params.specs`, never from this module.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 from mesa.visualization import Slider
 
-from model.model import ArmsRaceModel
-from model.params import ParameterError, Params, specs
-from model.scenarios import Scenario, list_scenarios, load_scenario
+from model.sim.model import ArmsRaceModel
+from model.sim.params import ParameterError, Params, specs
+from model.sim.scenarios import Scenario, list_scenarios, load_scenario
 
 DEFAULT_SCENARIO = "baseline"
 

@@ -4,7 +4,7 @@ A result folder is ``<results root>/<name>/`` holding ``manifest.json`` (written
 sweep``), ``runs/`` and ``plots/``. The root is ``$ARMSRACE_RESULTS_DIR`` (``armsrace viz --results``
 sets it), else ``results/`` in the working directory. The charts are the PNG files in
 ``DIR/plots/``, the ones ``armsrace plot`` draws; a folder without them gets them drawn once with
-:func:`model.sweep_plots.write_plots`. Charts of the same name are shown in one row, one column
+:func:`model.charts.sweep.write_plots`. Charts of the same name are shown in one row, one column
 per folder, so the same chart can be compared across folders.
 """
 
@@ -47,7 +47,7 @@ def ensure_charts(folder: Path) -> list[Path]:
     if found:
         return found
     try:
-        from model.sweep_plots import write_plots
+        from model.charts.sweep import write_plots
     except ImportError as exc:
         raise RuntimeError(f"{folder.name} has no plots/ and the chart module is unavailable ({exc}).") from None
     write_plots(folder)

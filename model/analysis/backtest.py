@@ -1,6 +1,6 @@
 """Out-of-sample check of the calibrated model against naive forecasts (MODEL.md, Calibration).
 
-Procedure: calibrate on the years up to ``train_until`` (:func:`model.calibrate.calibrate`), start
+Procedure: calibrate on the years up to ``train_until`` (:func:`model.analysis.calibrate.calibrate`), start
 the model from that year's observed state with the calibrated coefficients, simulate to
 ``test_until`` without noise, and compare burden and spending in the test years with the data and
 with two naive forecasts made from the training years only:
@@ -41,12 +41,12 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from model import dynamics  # noqa: E402
-from model.calibrate import DEFAULT_TRAIN, Calibration, build_panel, calibrate  # noqa: E402
-from model.data import history  # noqa: E402
-from model.inputs import build_inputs  # noqa: E402
-from model.params import NAMES, ParameterError, Params, country_param  # noqa: E402
-from model.plots import COLORS  # noqa: E402
+from model.analysis.calibrate import DEFAULT_TRAIN, Calibration, build_panel, calibrate  # noqa: E402
+from model.charts.run import COLORS  # noqa: E402
+from model.sim import dynamics  # noqa: E402
+from model.sim.data import history  # noqa: E402
+from model.sim.inputs import build_inputs  # noqa: E402
+from model.sim.params import NAMES, ParameterError, Params, country_param  # noqa: E402
 
 FORECASTS = ("model", "last", "trend")
 """Forecast names in table order: the calibrated model, last value carried forward, linear trend."""
@@ -112,7 +112,7 @@ def simulate_from_panel(params: Params, panel, start_year: int) -> dict[str, np.
     """Deterministic run from the panel's observed state in ``start_year``.
 
     The start state is the panel's (for the SIPRI history it equals what
-    :func:`model.data.observed` gives, so this is an ordinary model run; for a test history it
+    :func:`model.sim.data.observed` gives, so this is an ordinary model run; for a test history it
     starts the model from that history).
 
     Returns:
@@ -142,8 +142,8 @@ def backtest(train_until: int, test_until: int = 2024, train_start: int = DEFAUL
         test_until: last test year (needs data).
         train_start: first fitted year.
         base: parameters that are not fitted (default: the defaults).
-        hist: history table (default: SIPRI, :func:`model.data.history`).
-        **calibrate_kw: passed to :func:`model.calibrate.calibrate` (``starts``, ``objective``,
+        hist: history table (default: SIPRI, :func:`model.sim.data.history`).
+        **calibrate_kw: passed to :func:`model.analysis.calibrate.calibrate` (``starts``, ``objective``,
             ``countries``; a ``reference_year`` other than ``train_until`` is refused).
 
     Raises:

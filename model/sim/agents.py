@@ -1,9 +1,9 @@
 """CountryAgent: one country, holding its state and calling the dynamics on its own row.
 
-A year has three phases, run for all agents in turn by :class:`model.model.ArmsRaceModel`, so
+A year has three phases, run for all agents in turn by :class:`model.sim.model.ArmsRaceModel`, so
 that every country decides on last year's state of the others: ``perceive`` (threat),
 ``decide`` (pressure, desired burden, new burden, backlash) and ``advance`` (economy). Each
-phase calls the functions of :mod:`model.dynamics` on this agent's slice of the arrays: the
+phase calls the functions of :mod:`model.sim.dynamics` on this agent's slice of the arrays: the
 same equations the batch engine applies to whole arrays.
 """
 
@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 from mesa.discrete_space import FixedAgent
 
-from model import dynamics
-from model.params import BLOC, NAMES
+from model.sim import dynamics
+from model.sim.params import BLOC, NAMES
 
 if TYPE_CHECKING:
-    from model.model import ArmsRaceModel
+    from model.sim.model import ArmsRaceModel
 
 
 class CountryAgent(FixedAgent):

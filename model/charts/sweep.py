@@ -7,11 +7,11 @@ A result folder written by ``armsrace sweep`` holds (the results contract):
   ``calc_second_order``), ``replicates``, seeds and provenance;
 * ``runs/chunk-*.parquet``: one row per run (``run = design_point * replicates + replicate``):
   ``run, design_point, replicate, seed``, one column per varied parameter, and the per-run outcomes of
-  :func:`model.outcomes.summarise` plus ``stability_radius``;
+  :func:`model.sim.outcomes.summarise` plus ``stability_radius``;
 * ``agents/chunk-*.parquet`` (optional): one row per run, year and country (``burden`` etc.).
 
-Only the chunks the manifest marks done are read, through :func:`model.sweep.done_chunk_files`
-(the listing :func:`model.sweep.read_runs` uses), so charts and the sweep agree on an interrupted
+Only the chunks the manifest marks done are read, through :func:`model.batch.sweep.done_chunk_files`
+(the listing :func:`model.batch.sweep.read_runs` uses), so charts and the sweep agree on an interrupted
 folder; a chart of an unfinished sweep says so ("Unfinished sweep: x of y runs").
 
 Replicates are aggregated per chart and the aggregation is stated on it: phase diagrams show the
@@ -20,7 +20,7 @@ each design point's replicates (SALib's estimators need one value per sample poi
 complete Saltelli blocks of the design.
 
 :func:`write_plots` writes every chart that applies into ``DIR/plots/`` (atomically, through
-:func:`model.results.staged_output`); it is the API the browser results page calls.
+:func:`model.batch.store.staged_output`); it is the API the browser results page calls.
 """
 
 from __future__ import annotations
@@ -46,16 +46,16 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from model.outcomes import ESCALATION  # noqa: E402
-from model.params import ALLIES, COUNTRIES, NAMES, ParameterError, specs  # noqa: E402
-from model.plots import COLORS, REFERENCE_LINES  # noqa: E402
-from model.results import staged_output, write_json  # noqa: E402
-from model.sweep import MANIFEST, done_chunk_files  # noqa: E402
+from model.batch.store import staged_output, write_json  # noqa: E402
+from model.batch.sweep import MANIFEST, done_chunk_files  # noqa: E402
+from model.charts.run import COLORS, REFERENCE_LINES  # noqa: E402
+from model.sim.outcomes import ESCALATION  # noqa: E402
+from model.sim.params import ALLIES, COUNTRIES, NAMES, ParameterError, specs  # noqa: E402
 
 ESCALATION_COLORS = {"stable": "#5a9e4b", "buildup": "#e8a33d", "spiral": "#b2182b"}
 """One colour per escalation class (green: settles; amber: settles higher; red: keeps rising)."""
 EXPERIMENT_COLORS = ("#1b6ca8", "#d1495b", "#2a9d8f", "#8d5fd3", "#e9a03b", "#6c757d", "#3d405b", "#a0522d")
-"""Colours of experiments when several are overlaid (countries keep :data:`model.plots.COLORS`)."""
+"""Colours of experiments when several are overlaid (countries keep :data:`model.charts.run.COLORS`)."""
 ID_COLUMNS = ("run", "design_point", "replicate", "seed")
 DERIVED = {"spiral_share": ("spiral",), "escalating_share": ("buildup", "spiral")}
 """Derived per-run indicators (1 if the run's class is in the tuple), shown as shares of runs."""
@@ -180,7 +180,7 @@ def load_results(folder: str | Path) -> Results:
     """Read a sweep result folder: the manifest and the runs of the chunks it marks done.
 
     Agents are read when needed (:meth:`Results.read_agents`). Chunk files not marked done (left by
-    an interrupted sweep) are ignored, as by :func:`model.sweep.read_runs`.
+    an interrupted sweep) are ignored, as by :func:`model.batch.sweep.read_runs`.
 
     Raises:
         ParameterError: the folder is missing, has no (valid) ``manifest.json``, no runs, or runs
@@ -691,7 +691,7 @@ def fan_chart(results: Results | Sequence[Results], countries: Sequence[str] | N
 
     One panel per country with the 2%, 3.5% and 5% reference lines. With several results, each is
     overlaid in its own colour (median and 5-95% band). North Korea (about 20% of GDP, an estimate)
-    is left out by default, as in :func:`model.plots.plot_burden`, and its median path is stated.
+    is left out by default, as in :func:`model.charts.run.plot_burden`, and its median path is stated.
 
     Raises:
         ParameterError: a result has no agent tables.
@@ -1159,7 +1159,7 @@ def write_plots(result_dir: str | Path, out: str | Path | None = None,
     (when agent tables exist), outcome distributions and, for Sobol designs, ``sobol_indices`` plus
     ``sobol_indices.csv`` (of an unfinished sweep: from its complete Saltelli blocks, if any).
     ``plots.json`` lists the files with a one-line description each. The folder is written
-    atomically (:func:`model.results.staged_output`).
+    atomically (:func:`model.batch.store.staged_output`).
 
     Returns:
         Paths of the written files (in ``out``).

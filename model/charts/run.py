@@ -1,6 +1,6 @@
 """Figures of one run. Plot functions only read a table and return a Figure; callers save them.
 
-Tables are the per agent-year tables of :meth:`model.model.ArmsRaceModel.agent_table` (columns
+Tables are the per agent-year tables of :meth:`model.sim.model.ArmsRaceModel.agent_table` (columns
 ``year``, ``country`` and the agent variables).
 """
 
@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from model.params import BLOC, COUNTRIES, NAMES  # noqa: E402
+from model.sim.params import BLOC, COUNTRIES, NAMES  # noqa: E402
 
 COLORS = {"USA": "#1f4e9c", "JPN": "#c8102e", "KOR": "#4f9fd8", "PHL": "#f2a900",
           "CHN": "#8b0000", "PRK": "#555555", "RUS": "#2e8b57"}

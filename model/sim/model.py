@@ -1,16 +1,16 @@
 """ArmsRaceModel: the seven countries as Mesa agents on a relation network, one step per year.
 
 Build it from keyword arguments (``ArmsRaceModel(us_demand=0.035, rng=1)``, which is what
-``mesa.batch_run`` and SolaraViz sliders do), from a :class:`~model.params.Params`, or from a
+``mesa.batch_run`` and SolaraViz sliders do), from a :class:`~model.sim.params.Params`, or from a
 scenario file (:meth:`ArmsRaceModel.from_scenario`). All randomness is drawn from the model's own
 generator (``rng=``): one block of standard normal shocks at construction (see
-:func:`model.inputs.draw_noise`), so a run is fully determined by its parameters and seed.
+:func:`model.sim.inputs.draw_noise`), so a run is fully determined by its parameters and seed.
 
 DataCollector reporters (the contract that tables, plots and the browser view read):
 
 Model reporters, one row per year:
     ``year``; ``regional_burden`` (burdens averaged with start-year GDP weights, share; see
-    :mod:`model.outcomes`); ``regional_spending``
+    :mod:`model.sim.outcomes`); ``regional_spending``
     (US$ bn, constant 2023); ``us_demand`` (burden demanded of allies, share);
     ``alliance_credibility`` (0-1).
 Agent reporters, one row per country-year:
@@ -29,11 +29,11 @@ import pandas as pd
 from mesa import DataCollector, Model
 from mesa.discrete_space import Network
 
-from model import dynamics
-from model.agents import CountryAgent
-from model.inputs import Inputs, build_inputs, draw_noise
-from model.outcomes import summarise
-from model.params import Params
+from model.sim import dynamics
+from model.sim.agents import CountryAgent
+from model.sim.inputs import Inputs, build_inputs, draw_noise
+from model.sim.outcomes import summarise
+from model.sim.params import Params
 
 AGENT_VARS = ("burden", "spending", "gdp", "capability", "threat", "pressure", "backlash")
 """Per agent-year variables, in table order (units in the module docstring)."""
@@ -85,7 +85,7 @@ class ArmsRaceModel(Model):
     @classmethod
     def from_scenario(cls, scenario: str, rng: Any = None, **overrides: Any) -> ArmsRaceModel:
         """Build from a scenario name (``experiments/scenarios/NAME.toml``) or path."""
-        from model.scenarios import load_scenario
+        from model.sim.scenarios import load_scenario
 
         return cls(params=load_scenario(scenario).params, rng=rng, **overrides)
 
@@ -150,7 +150,7 @@ class ArmsRaceModel(Model):
         return {v: values[:, :, k] for k, v in enumerate(AGENT_VARS)}
 
     def summary(self) -> dict[str, Any]:
-        """Per-run outcomes (see :mod:`model.outcomes`) of the years simulated so far."""
+        """Per-run outcomes (see :mod:`model.sim.outcomes`) of the years simulated so far."""
         p = self.paths()
         years = np.arange(self.inputs.start_year, self.year + 1)
         out = summarise(years, self.inputs.countries, p["burden"], p["spending"], p["gdp"], p["threat"],

@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from model.params import ParameterError
+from model.sim.params import ParameterError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("ea-armsrace", "mesa", "numpy", "pandas", "scipy", "matplotlib", "pyarrow", "SALib",
             "dask", "distributed", "solara")
 

@@ -15,7 +15,7 @@ Format::
     [hostility.JPN]       # how much each source threatens the observer (-> hostility_jpn_chn)
     CHN = 0.8
 
-Every key is checked; errors are :class:`~model.params.ParameterError` with one line that names
+Every key is checked; errors are :class:`~model.sim.params.ParameterError` with one line that names
 the file, the field and the value.
 """
 
@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from model.params import COUNTRIES, COUNTRY_FIELDS, ParameterError, Params, country_param, hostility_param
+from model.sim.params import COUNTRIES, COUNTRY_FIELDS, ParameterError, Params, country_param, hostility_param
 
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "experiments" / "scenarios"
+SCENARIO_DIR = Path(__file__).resolve().parents[2] / "experiments" / "scenarios"
 """The shipped scenarios, beside the package in a clone (the README installs it editable)."""
 SECTIONS = ("scenario", "parameters", "countries", "hostility")
 

@@ -1,6 +1,6 @@
 """Sweeps: every run of an experiment file, in chunks, streamed to disk, resumable.
 
-The runs of an experiment (:mod:`model.experiments`) are cut into chunks of ``chunk_size``
+The runs of an experiment (:mod:`model.batch.experiments`) are cut into chunks of ``chunk_size``
 consecutive run ids; a chunk is one task (one task per run would cost more than the run). A chunk
 is computed by :func:`run_chunk` (in this process, or on Dask workers), which returns its tables
 already encoded as Parquet, and this process writes them and marks the chunk done. Results are
@@ -16,7 +16,7 @@ Result folder (a contract: the charts read it)::
                                    n_runs, chunk_size, seeds {root | list}, engine, versions, code,
                                    created_utc, chunks {"00000": {"runs": [start, stop], "done": bool}}
     DIR/runs/chunk-00000.parquet   one row per run: run, design_point, replicate, seed, the varied
-                                   parameters, every outcome of model.outcomes.summarise, stability_radius
+                                   parameters, every outcome of model.sim.outcomes.summarise, stability_radius
     DIR/agents/chunk-00000.parquet per run, year and country: run, year, country and the kept
                                    variables (only when the experiment keeps paths)
 
@@ -62,10 +62,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from model.engine import ENGINES, agents_arrow, runs_columns, simulate
-from model.experiments import Experiment, load_experiment, run_seeds
-from model.params import DATA_DIR, ParameterError, Params
-from model.results import OutputError, check_writable, file_hash, metadata, write_json
+from model.batch.engine import ENGINES, agents_arrow, runs_columns, simulate
+from model.batch.experiments import Experiment, load_experiment, run_seeds
+from model.batch.store import OutputError, check_writable, file_hash, metadata, write_json
+from model.sim.params import DATA_DIR, ParameterError, Params
 
 MANIFEST = "manifest.json"
 LOCK = ".lock"

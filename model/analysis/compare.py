@@ -1,7 +1,7 @@
 """Comparing sweep results: the same charts overlaid, and a table of differences in key outcomes.
 
 :func:`compare` reads several result folders (``armsrace sweep`` output; see
-:mod:`model.sweep_plots`) and writes, in one output folder:
+:mod:`model.charts.sweep`) and writes, in one output folder:
 
 * ``differences.csv`` (tidy: one row per outcome and experiment) and ``differences.md`` (one row
   per outcome, one column per experiment and per difference against the first);
@@ -43,10 +43,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from model.outcomes import ESCALATION, THRESHOLDS
-from model.params import ALLIES, COUNTRIES, ParameterError
-from model.results import file_hash, metadata, staged_output, write_json
-from model.sweep_plots import (
+from model.batch.store import file_hash, metadata, staged_output, write_json
+from model.charts.sweep import (
     Results,
     check_formats,
     fan_chart,
@@ -60,6 +58,8 @@ from model.sweep_plots import (
     unfinished_note,
     unique_labels,
 )
+from model.sim.outcomes import ESCALATION, THRESHOLDS
+from model.sim.params import ALLIES, COUNTRIES, ParameterError
 
 CONFIDENCE = 0.95
 BASIS_LABEL = {"replicates": "replicate means", "blocks": "Saltelli block means", "runs": "runs"}

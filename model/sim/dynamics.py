@@ -1,7 +1,7 @@
 """The model's equations: pure numpy functions over arrays with any leading batch shape.
 
 This module is the only place the dynamics are written. Two drivers call it: the Mesa agents
-(:mod:`model.agents`, one country at a time, for meaning and the browser view) and the batch
+(:mod:`model.sim.agents`, one country at a time, for meaning and the browser view) and the batch
 engine (thousands of runs at once, via :func:`step`). Arrays hold countries on the last axis
 (``(..., N)``) and relations on the last two (``(..., N, N)``, observer x source); global
 parameters arrive with a trailing axis of length 1 so that they broadcast against countries.
@@ -230,7 +230,7 @@ def step(state: State, x, year: int, noise: np.ndarray | None) -> State:
 
     Args:
         state: current state, fields ``(..., N)``.
-        x: :class:`model.inputs.Inputs` with the same leading shape.
+        x: :class:`model.sim.inputs.Inputs` with the same leading shape.
         year: the year being simulated.
         noise: ``(..., 2, N)`` standard normal draws for this year (threat, budget) or None.
 

@@ -26,8 +26,8 @@ speeds, the fatigue terms), ``rho(A) = sqrt(s_1 h_12 s_2 h_21) = sqrt(k*l / (a*b
 not whether it does. In the ratio model the diagonal of ``A`` is negative (a country's own
 capability reassures it).
 
-The derivatives are central finite differences through :func:`model.dynamics.projections`,
-:func:`~model.dynamics.perceived_threat` and :func:`~model.dynamics.desired_burden`, batched over
+The derivatives are central finite differences through :func:`model.sim.dynamics.projections`,
+:func:`~model.sim.dynamics.perceived_threat` and :func:`~model.sim.dynamics.desired_burden`, batched over
 runs and perturbed countries at once, so that the indicator follows the equations without a
 second, hand-derived copy of them.
 """
@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from model import dynamics
+from model.sim import dynamics
 
 REL_STEP = 1e-5
 """Finite-difference step relative to the burden (central differences: error ~ step**2)."""
@@ -54,7 +54,7 @@ def response_matrix(x, state: dynamics.State, year: int | None = None) -> np.nda
     """Linearised threat response ``A[i, j] = d desired_i / d burden_j`` at ``state``.
 
     Args:
-        x: :class:`model.inputs.Inputs` (any batch shape ``B``).
+        x: :class:`model.sim.inputs.Inputs` (any batch shape ``B``).
         state: the state to linearise at, fields ``B + (N,)`` (burden share of GDP, GDP US$ bn).
         year: year whose schedule (credibility, doctrine, exogenous threat, US demand) applies; default the
             last year of the horizon, ``x.until``.
@@ -103,7 +103,7 @@ def response_radius(x, state: dynamics.State, year: int | None = None) -> np.nda
     """Stability indicator: spectral radius of :func:`response_matrix` (below 1: locally damped).
 
     Args:
-        x: :class:`model.inputs.Inputs` (any batch shape ``B``).
+        x: :class:`model.sim.inputs.Inputs` (any batch shape ``B``).
         state: end state, fields ``B + (N,)``.
         year: year of the schedule to use (default ``x.until``).
 

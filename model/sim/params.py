@@ -39,7 +39,7 @@ NAMES = {"USA": "United States", "JPN": "Japan", "KOR": "South Korea", "PHL": "P
 REFERENCE_DEMAND = 0.02
 """The burden the US expects of allies before any new demand (NATO's 2014 Wales guideline)."""
 
-DATA_DIR = Path(__file__).parent / "data"
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 NEVER = 0
 """Year value meaning "this event never happens" (e.g. ``credibility_shock_year = 0``)."""
 

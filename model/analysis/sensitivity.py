@@ -4,15 +4,15 @@ Design: Saltelli's extension of the Sobol' sequence (``SALib.sample.sobol.sample
 total order, ``N x (D + 2)`` design points for ``D`` parameters), each point run ``replicates``
 times with seeds ``seed + r`` (replicate ``r`` uses the same seed at every point: common random
 numbers, so differences between points are not drowned in shock noise). Runs go through the
-batch engine (:func:`model.engine.run_batch`, ``fast``), in chunks to bound memory.
+batch engine (:func:`model.batch.engine.run_batch`, ``fast``), in chunks to bound memory.
 
 Outcomes per design point (replicates averaged):
 
 * ``burden_jpn_2035`` -- Japan's burden in 2035 (share of GDP; the runs end in 2035);
 * ``regional_spending_growth`` -- relative change of total spending from the start year to 2035;
-* ``spiral_share`` -- share of the replicates classed *spiral* (:mod:`model.outcomes`).
+* ``spiral_share`` -- share of the replicates classed *spiral* (:mod:`model.sim.outcomes`).
 
-Indices (:func:`model.sweep_plots.sobol_table`, i.e. ``SALib.analyze.sobol.analyze`` on the mean
+Indices (:func:`model.charts.sweep.sobol_table`, i.e. ``SALib.analyze.sobol.analyze`` on the mean
 of each design point's replicates): first order S1 (the share of output variance due to the
 parameter alone) and total order ST (including all its interactions), with bootstrap 95%
 confidence intervals. The bootstrap is seeded with ``seed + 1`` (:data:`BOOTSTRAP_SEED_OFFSET`):
@@ -42,8 +42,8 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from SALib.sample import sobol as sobol_sample  # noqa: E402
 
-from model.params import ParameterError, Params, specs  # noqa: E402
-from model.sweep_plots import SALIB_SEED_OFFSET, Results, sobol_table  # noqa: E402
+from model.charts.sweep import SALIB_SEED_OFFSET, Results, sobol_table  # noqa: E402
+from model.sim.params import ParameterError, Params, specs  # noqa: E402
 
 BOUNDS: dict[str, tuple[float, float]] = {
     "us_demand": (0.02, 0.05),               # share of GDP: no new ask .. NATO precedent
@@ -116,7 +116,7 @@ def problem(bounds: dict[str, tuple[float, float]] = BOUNDS) -> dict:
 
 def default_base() -> Params:
     """The baseline scenario with :data:`BASE_OVERRIDES`."""
-    from model.scenarios import load_scenario
+    from model.sim.scenarios import load_scenario
 
     return load_scenario("baseline").params.replace(**BASE_OVERRIDES)
 
@@ -136,7 +136,7 @@ def evaluate(base: Params, prob: dict, design: np.ndarray, replicates: int, seed
         seed: root seed.
         chunk: runs per call of the batch engine.
     """
-    from model.engine import run_batch
+    from model.batch.engine import run_batch
 
     n_points = len(design)
     point = np.repeat(np.arange(n_points), replicates)
@@ -165,11 +165,11 @@ def evaluate(base: Params, prob: dict, design: np.ndarray, replicates: int, seed
 def analyse(prob: dict, outcomes: pd.DataFrame, seed: int = 0, resamples: int = 200) -> pd.DataFrame:
     """First- and total-order indices with 95% bootstrap confidence half-widths, per outcome.
 
-    The indices come from :func:`model.sweep_plots.sobol_table` (the same estimator as for sweep
+    The indices come from :func:`model.charts.sweep.sobol_table` (the same estimator as for sweep
     folders), given the design points as an in-memory Saltelli result with one row per point; the
     bootstrap is seeded with ``seed + BOOTSTRAP_SEED_OFFSET`` (see :data:`BOOTSTRAP_SEED_OFFSET`).
     Outcomes without variation over the design, or constant within SALib's sample blocks or one of
-    their bootstrap resamples (where :func:`~model.sweep_plots.sobol_table` refuses them), get NaN
+    their bootstrap resamples (where :func:`~model.charts.sweep.sobol_table` refuses them), get NaN
     indices (0/0, not zero).
     """
     names = list(prob["names"])

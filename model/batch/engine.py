@@ -3,20 +3,20 @@
 Two engines give identical tables (bit for bit) for the same parameters and seeds:
 
 * ``fast`` (default): the runs of a batch as arrays with a leading run axis: ``build_inputs`` once,
-  then :func:`model.dynamics.step` per year for every run together. Each run draws its shocks
+  then :func:`model.sim.dynamics.step` per year for every run together. Each run draws its shocks
   exactly as a Mesa run does (ARCHITECTURE.md, "Randomness"): ``draw_noise(default_rng(seed), T, N)``.
-* ``mesa``: each run is an :class:`~model.model.ArmsRaceModel` stepped by Mesa, its paths read
+* ``mesa``: each run is an :class:`~model.sim.model.ArmsRaceModel` stepped by Mesa, its paths read
   from the DataCollector. Slow; it is the reference the fast engine is tested against.
 
-Both summarise with :func:`model.outcomes.summarise` and add :func:`model.stability.response_radius`
+Both summarise with :func:`model.sim.outcomes.summarise` and add :func:`model.sim.stability.response_radius`
 at the end state (column ``stability_radius``).
 
-Tables (the sweep result format, see :mod:`model.sweep`):
+Tables (the sweep result format, see :mod:`model.batch.sweep`):
 
 * runs: ``run`` (int), ``seed`` (int), one column per varied parameter, every outcome column of
   ``summarise`` (``escalation`` as a string, ``escalation_code``, ...), ``stability_radius``.
 * agents: ``run, year, country`` and the kept variables of ``AGENT_VARS`` (float64; units in
-  :mod:`model.model`), ordered by run, year, then country in the model's order.
+  :mod:`model.sim.model`), ordered by run, year, then country in the model's order.
 """
 
 from __future__ import annotations
@@ -28,12 +28,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from model import dynamics
-from model.experiments import AGENT_VARS
-from model.inputs import GLOBALS, Inputs, build_inputs, draw_noise
-from model.outcomes import summarise
-from model.params import ParameterError, Params
-from model.stability import response_radius
+from model.batch.experiments import AGENT_VARS
+from model.sim import dynamics
+from model.sim.inputs import GLOBALS, Inputs, build_inputs, draw_noise
+from model.sim.outcomes import summarise
+from model.sim.params import ParameterError, Params
+from model.sim.stability import response_radius
 
 ENGINES = ("fast", "mesa")
 
@@ -103,7 +103,7 @@ def simulate(base: Params, varied: Mapping[str, np.ndarray], seeds: np.ndarray, 
 
 
 def simulate_fast(base: Params, varied: Mapping[str, np.ndarray], seeds: np.ndarray) -> Paths:
-    """All runs at once through :func:`model.dynamics.step` (arrays with a leading run axis)."""
+    """All runs at once through :func:`model.sim.dynamics.step` (arrays with a leading run axis)."""
     r = len(seeds)
     x = build_inputs(base, _with_run_axis(base, varied, r))
     n, steps = len(x.countries), len(x.years)
@@ -140,7 +140,7 @@ def _with_run_axis(base: Params, varied: Mapping[str, np.ndarray], r: int) -> di
 
 def simulate_mesa(base: Params, varied: Mapping[str, np.ndarray], seeds: np.ndarray) -> Paths:
     """Each run as an ArmsRaceModel stepped by Mesa; paths from its DataCollector."""
-    from model.model import ArmsRaceModel
+    from model.sim.model import ArmsRaceModel
 
     paths, caps, radius = [], [], []
     for i, seed in enumerate(seeds):

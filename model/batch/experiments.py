@@ -52,7 +52,7 @@ spawning the others), so a seed depends on the run id only: never on chunking, w
 engine. With ``seeds = [...]``, replicate ``r`` uses ``seeds[r]`` at every design point (common
 random numbers across design points).
 
-Every key and value is checked; errors are :class:`~model.params.ParameterError` with one line
+Every key and value is checked; errors are :class:`~model.sim.params.ParameterError` with one line
 naming the file, the field and the value, like scenario errors.
 """
 
@@ -68,12 +68,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from model.inputs import STRUCTURAL, build_inputs
-from model.params import COUNTRIES, ParameterError, Params, specs
-from model.scenarios import load_scenario, read_toml
+from model.sim.inputs import STRUCTURAL, build_inputs
+from model.sim.params import COUNTRIES, ParameterError, Params, specs
+from model.sim.scenarios import load_scenario, read_toml
 
 AGENT_VARS = ("burden", "spending", "gdp", "capability", "threat", "pressure", "backlash")
-"""Per agent-year variables that can be kept (the order of :data:`model.model.AGENT_VARS`)."""
+"""Per agent-year variables that can be kept (the order of :data:`model.sim.model.AGENT_VARS`)."""
 DESIGNS = ("grid", "lhs", "sobol")
 DISTRIBUTIONS = {"uniform": "unif", "loguniform": "logunif", "normal": "truncnorm"}
 """Distribution names in experiment files -> SALib distribution codes."""

@@ -1,16 +1,16 @@
 """Fit each country's response coefficients to the observed burden history (MODEL.md, Calibration).
 
 Method: one-step-ahead least squares. For every year ``t`` of the training window and every
-fitted country, the model's own year step (:func:`model.dynamics.step`) is applied to the
+fitted country, the model's own year step (:func:`model.sim.dynamics.step`) is applied to the
 *observed* state of all countries in ``t - 1``: observed burdens and GDP (SIPRI), capability by
-perpetual inventory over the observed spending history (:func:`model.data.initial_capability`),
-and backlash accumulated along the observed burden path (:func:`model.dynamics.update_backlash`).
+perpetual inventory over the observed spending history (:func:`model.sim.data.initial_capability`),
+and backlash accumulated along the observed burden path (:func:`model.sim.dynamics.update_backlash`).
 The predicted burden is compared with the observed burden in ``t``. No equation is re-derived
 here: the prediction *is* one model year started from the data.
 
 A country's prediction depends only on its own coefficients (the others enter through their
 observed state), so each country is fitted on its own with :func:`scipy.optimize.least_squares`
-within the bounds declared in :func:`model.params.specs`. The Jacobian is computed by finite
+within the bounds declared in :func:`model.sim.params.specs`. The Jacobian is computed by finite
 differences evaluated as one batch of parameter sets (``build_inputs(base, varied)``).
 
 Fitted per country (:data:`FITTED`):
@@ -52,10 +52,10 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
 
-from model import dynamics
-from model.data import PRK_BURDEN_ESTIMATE, PRK_GDP_ESTIMATE, history, initial_capability
-from model.inputs import build_inputs
-from model.params import NAMES, ParameterError, Params, country_param, specs
+from model.sim import dynamics
+from model.sim.data import PRK_BURDEN_ESTIMATE, PRK_GDP_ESTIMATE, history, initial_capability
+from model.sim.inputs import build_inputs
+from model.sim.params import NAMES, ParameterError, Params, country_param, specs
 
 FITTED: tuple[str, ...] = ("baseline_burden", "threat_sensitivity", "adjustment_speed", "drift")
 """Per-country fields estimated from the history, in the order of the parameter vector."""
@@ -101,7 +101,7 @@ class Panel:
     def capability(self, depreciation: float) -> np.ndarray:
         """Capability stock ``(Y, N)``, US$ bn, by perpetual inventory up to each year.
 
-        The same formula as the model's start state (:func:`model.data.initial_capability`), so a
+        The same formula as the model's start state (:func:`model.sim.data.initial_capability`), so a
         panel year used as a start year gives the start capability the model would compute.
         """
         out = np.empty_like(self.burden)
@@ -119,7 +119,7 @@ def build_panel(countries: tuple[str, ...], first: int, last: int,
     Args:
         countries: country codes.
         first, last: years (inclusive).
-        hist: history table like :func:`model.data.history` (default: the SIPRI data). A country
+        hist: history table like :func:`model.sim.data.history` (default: the SIPRI data). A country
             absent from it must be North Korea, which gets the constant WMEAT estimate.
 
     Raises:
@@ -136,7 +136,7 @@ def build_panel(countries: tuple[str, ...], first: int, last: int,
             burden.append(np.full(len(years), PRK_BURDEN_ESTIMATE))
             gdp.append(np.full(len(years), PRK_GDP_ESTIMATE))
             obs.append(False)
-            # a single value standing for every year, as in model.data.observed (stock s / d)
+            # a single value standing for every year, as in model.sim.data.observed (stock s / d)
             spend_hist.append((int(first), np.array([PRK_BURDEN_ESTIMATE * PRK_GDP_ESTIMATE])))
             continue
         have = rows.index[rows.index <= last]
@@ -169,7 +169,7 @@ def one_step(x, panel: Panel, years: np.ndarray, capability: np.ndarray) -> np.n
     """Burden predicted for each year from the observed state of the year before.
 
     Args:
-        x: :class:`model.inputs.Inputs` (batch shape ``()`` or ``(R,)``).
+        x: :class:`model.sim.inputs.Inputs` (batch shape ``()`` or ``(R,)``).
         panel: observed panel covering ``years - 1``.
         years: ``(T,)`` predicted years.
         capability: ``(Y, N)`` observed capability (US$ bn) of the panel years.
@@ -284,7 +284,7 @@ def calibrate(base: Params | None = None, train: tuple[int, int] = DEFAULT_TRAIN
         base: parameter set supplying everything that is not fitted (default: the defaults).
         train: first and last fitted year; each is predicted from the year before, so the data
             must cover ``train[0] - 1`` to ``train[1]``.
-        hist: history table (default :func:`model.data.history`); tests pass simulated data.
+        hist: history table (default :func:`model.sim.data.history`); tests pass simulated data.
         reference_year: year where the drift term is zero and the intercept is read (default:
             ``train[1]``); it becomes the start year of the calibrated set.
         countries: countries to fit (default: every country of ``base`` with a series, i.e. all
@@ -477,7 +477,7 @@ def _r2(y: np.ndarray, resid: np.ndarray) -> float:
 # --- the scenario file -------------------------------------------------------------------------
 
 def to_toml(cal: Calibration, command: str | None = None) -> str:
-    """The calibrated set as a scenario file (``model.scenarios.load_scenario`` reads it back).
+    """The calibrated set as a scenario file (``model.sim.scenarios.load_scenario`` reads it back).
 
     The file holds only what the calibration sets (start year, anchoring, fitted coefficients and
     the data-driven settings); everything else keeps its documented default. Fit statistics,

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from model.params import ALLIES
+from model.sim.params import ALLIES
 
 ESCALATION = ("stable", "buildup", "spiral")
 SPIRAL_LATE = 0.05

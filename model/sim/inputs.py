@@ -1,7 +1,7 @@
 """Parameters, relations and the observed start state turned into the arrays the dynamics read.
 
 Both drivers build their inputs here, so a Mesa run and a batch run of the same parameter set
-start from identical arrays: :func:`build_inputs` takes one base :class:`~model.params.Params` and,
+start from identical arrays: :func:`build_inputs` takes one base :class:`~model.sim.params.Params` and,
 for a batch, a mapping of varied parameter names to value arrays of shape ``(R,)``.
 
 Anchoring (``anchor = true``, the default): each country's intercept is set so that its observed
@@ -20,9 +20,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from model import dynamics
-from model.data import default_growth, initial_capability, observed
-from model.params import (
+from model.sim import dynamics
+from model.sim.data import default_growth, initial_capability, observed
+from model.sim.params import (
     ALLIES,
     GLOBAL_SPECS,
     LEADER,
@@ -54,7 +54,7 @@ class Schedule(NamedTuple):
 
 @dataclass
 class Inputs:
-    """Everything :func:`model.dynamics.step` reads, arrays with leading batch shape ``B``.
+    """Everything :func:`model.sim.dynamics.step` reads, arrays with leading batch shape ``B``.
 
     Per-country arrays are ``B + (N,)``, relations ``B + (N, N)``, globals ``B + (1,)``.
     """
