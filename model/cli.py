@@ -13,7 +13,7 @@ import importlib
 import sys
 
 from model import __version__
-from model.sim.params import ParameterError
+from model.errors import ParameterError
 
 
 def command_modules() -> list:
@@ -34,9 +34,6 @@ data (SIPRI, World Bank, IMF) to a chosen horizon.
 Start with 'armsrace scenarios' to see the shipped scenarios, then 'armsrace run --scenario NAME'.
 Every command has its own --help."""
 
-
-class UsageError(ParameterError):
-    """A command-line value is invalid."""
 
 
 class OneLineParser(argparse.ArgumentParser):

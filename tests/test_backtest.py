@@ -20,7 +20,8 @@ from model.analysis.backtest import (
     simulate_from_panel,
 )
 from model.analysis.calibrate import build_panel
-from model.sim.params import ParameterError, Params
+from model.errors import ParameterError
+from model.sim.params import Params
 
 COUNTRIES = ("USA", "JPN", "CHN")
 TRAIN_START, TRAIN_UNTIL, TEST_UNTIL = 2002, 2008, 2012

@@ -14,10 +14,11 @@ import pytest
 from helpers import armsrace
 
 from model.analysis.calibrate import FITTED, build_panel, calibrate, coefficient_table, one_step, to_toml
+from model.errors import ParameterError
 from model.sim import dynamics
 from model.sim.data import history
 from model.sim.inputs import build_inputs
-from model.sim.params import ParameterError, Params, country_param
+from model.sim.params import Params, country_param
 from model.sim.scenarios import load_scenario
 
 Y0, T_END = 2000, 2014

@@ -18,7 +18,7 @@ from model.analysis.compare import compare, default_out, difference_table, markd
 from model.batch.sweep import run_sweep
 from model.charts.sweep import load_results
 from model.cli import main
-from model.sim.params import ParameterError
+from model.errors import ParameterError
 
 POINTS = {"us_demand": [0.02, 0.035, 0.05], "alliance_credibility": [0.4, 0.8]}
 

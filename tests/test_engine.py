@@ -7,11 +7,12 @@ import pandas as pd
 import pytest
 
 from model.batch.engine import inputs_of, run_batch, simulate_fast
+from model.errors import ParameterError
 from model.sim import dynamics
 from model.sim.inputs import build_inputs
 from model.sim.model import ArmsRaceModel
 from model.sim.outcomes import summarise
-from model.sim.params import COUNTRIES, ParameterError, Params, specs
+from model.sim.params import COUNTRIES, Params, specs
 from model.sim.scenarios import load_scenario
 from model.sim.stability import response_matrix, response_radius
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from model.batch.experiments import load_experiment
-from model.sim.params import ParameterError
+from model.errors import ParameterError
 
 REPO = Path(__file__).resolve().parent.parent
 

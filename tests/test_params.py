@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from model.errors import ParameterError
 from model.sim.model import ArmsRaceModel
-from model.sim.params import COUNTRIES, COUNTRY_FIELDS, ParameterError, Params, specs
+from model.sim.params import COUNTRIES, COUNTRY_FIELDS, Params, specs
 
 
 @pytest.mark.parametrize("name, value, message", [

@@ -358,7 +358,7 @@ def test_sweep_that_fails_before_its_manifest_leaves_no_folder(sweep_small, tmp_
     import contextlib
 
     import model.batch.sweep as sweep
-    from model.sim.params import ParameterError
+    from model.errors import ParameterError
 
     @contextlib.contextmanager
     def unreachable(workers, scheduler):

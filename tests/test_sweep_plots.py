@@ -36,7 +36,7 @@ from model.charts.sweep import (
     write_plots,
 )
 from model.cli import main
-from model.sim.params import ParameterError
+from model.errors import ParameterError
 
 
 @pytest.fixture(scope="module")

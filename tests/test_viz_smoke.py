@@ -19,8 +19,9 @@ from mesa.experimental.scenarios import Scenario as MesaScenario
 from mesa.visualization import Slider
 from PIL import Image
 
+from model.errors import ParameterError
 from model.sim.model import ArmsRaceModel
-from model.sim.params import ParameterError, specs
+from model.sim.params import specs
 from model.viz import app, controls, pages_results
 from model.viz.charts import CHARTS, NetworkChart, _nice_top
 

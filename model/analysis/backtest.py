@@ -43,10 +43,11 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from model.analysis.calibrate import DEFAULT_TRAIN, Calibration, build_panel, calibrate  # noqa: E402
 from model.charts.run import COLORS  # noqa: E402
+from model.errors import ParameterError  # noqa: E402
 from model.sim import dynamics  # noqa: E402
 from model.sim.data import history  # noqa: E402
 from model.sim.inputs import build_inputs  # noqa: E402
-from model.sim.params import NAMES, ParameterError, Params, country_param  # noqa: E402
+from model.sim.params import NAMES, Params, country_param  # noqa: E402
 
 FORECASTS = ("model", "last", "trend")
 """Forecast names in table order: the calibrated model, last value carried forward, linear trend."""

@@ -52,10 +52,11 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
 
+from model.errors import ParameterError
 from model.sim import dynamics
 from model.sim.data import PRK_BURDEN_ESTIMATE, PRK_GDP_ESTIMATE, history, initial_capability
 from model.sim.inputs import build_inputs
-from model.sim.params import NAMES, ParameterError, Params, country_param, specs
+from model.sim.params import NAMES, Params, country_param, specs
 
 FITTED: tuple[str, ...] = ("baseline_burden", "threat_sensitivity", "adjustment_speed", "drift")
 """Per-country fields estimated from the history, in the order of the parameter vector."""

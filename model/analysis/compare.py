@@ -58,8 +58,9 @@ from model.charts.sweep import (
     unfinished_note,
     unique_labels,
 )
+from model.errors import ParameterError
 from model.sim.outcomes import ESCALATION, THRESHOLDS
-from model.sim.params import ALLIES, COUNTRIES, ParameterError
+from model.sim.params import ALLIES, COUNTRIES
 
 CONFIDENCE = 0.95
 BASIS_LABEL = {"replicates": "replicate means", "blocks": "Saltelli block means", "runs": "runs"}

@@ -43,7 +43,8 @@ from matplotlib.figure import Figure  # noqa: E402
 from SALib.sample import sobol as sobol_sample  # noqa: E402
 
 from model.charts.sweep import SALIB_SEED_OFFSET, Results, sobol_table  # noqa: E402
-from model.sim.params import ParameterError, Params, specs  # noqa: E402
+from model.errors import ParameterError  # noqa: E402
+from model.sim.params import Params, specs  # noqa: E402
 
 BOUNDS: dict[str, tuple[float, float]] = {
     "us_demand": (0.02, 0.05),               # share of GDP: no new ask .. NATO precedent

@@ -29,10 +29,11 @@ import pandas as pd
 import pyarrow as pa
 
 from model.batch.experiments import AGENT_VARS
+from model.errors import ParameterError
 from model.sim import dynamics
 from model.sim.inputs import GLOBALS, Inputs, build_inputs, draw_noise
 from model.sim.outcomes import summarise
-from model.sim.params import ParameterError, Params
+from model.sim.params import Params
 from model.sim.stability import response_radius
 
 ENGINES = ("fast", "mesa")

@@ -68,8 +68,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from model.errors import ParameterError
 from model.sim.inputs import STRUCTURAL, build_inputs
-from model.sim.params import COUNTRIES, ParameterError, Params, specs
+from model.sim.params import COUNTRIES, Params, specs
 from model.sim.scenarios import load_scenario, read_toml
 
 AGENT_VARS = ("burden", "spending", "gdp", "capability", "threat", "pressure", "backlash")

@@ -25,15 +25,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from model.sim.params import ParameterError
+from model.errors import OutputError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("ea-armsrace", "mesa", "numpy", "pandas", "scipy", "matplotlib", "pyarrow", "SALib",
             "dask", "distributed", "solara")
 
-
-class OutputError(ParameterError):
-    """The output folder cannot be written."""
 
 
 def check_writable(folder: Path, option: str = "--out") -> None:

@@ -64,8 +64,9 @@ import pyarrow.parquet as pq
 
 from model.batch.engine import ENGINES, agents_arrow, runs_columns, simulate
 from model.batch.experiments import Experiment, load_experiment, run_seeds
-from model.batch.store import OutputError, check_writable, file_hash, metadata, write_json
-from model.sim.params import DATA_DIR, ParameterError, Params
+from model.batch.store import check_writable, file_hash, metadata, write_json
+from model.errors import OutputError, ParameterError, ResumeError
+from model.sim.params import DATA_DIR, Params
 
 MANIFEST = "manifest.json"
 LOCK = ".lock"
@@ -76,9 +77,6 @@ MIN_CHUNK = 100
 """Smallest default chunk (runs): below this the per-year Python overhead dominates."""
 TMP_SUFFIX = ".tmp"
 
-
-class ResumeError(ParameterError):
-    """A sweep cannot be resumed (or would overwrite another sweep)."""
 
 
 @dataclass(frozen=True)

@@ -49,8 +49,9 @@ from matplotlib.patches import Patch  # noqa: E402
 from model.batch.store import staged_output, write_json  # noqa: E402
 from model.batch.sweep import MANIFEST, done_chunk_files  # noqa: E402
 from model.charts.run import COLORS, REFERENCE_LINES  # noqa: E402
+from model.errors import ParameterError  # noqa: E402
 from model.sim.outcomes import ESCALATION  # noqa: E402
-from model.sim.params import ALLIES, COUNTRIES, NAMES, ParameterError, specs  # noqa: E402
+from model.sim.params import ALLIES, COUNTRIES, NAMES, specs  # noqa: E402
 
 ESCALATION_COLORS = {"stable": "#5a9e4b", "buildup": "#e8a33d", "spiral": "#b2182b"}
 """One colour per escalation class (green: settles; amber: settles higher; red: keeps rising)."""

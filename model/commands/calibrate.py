@@ -7,7 +7,8 @@ import time
 from pathlib import Path
 
 from model.analysis.calibrate import DEFAULT_TRAIN, OBJECTIVES, calibrate, coefficient_table, write_scenario
-from model.batch.store import OutputError, check_writable
+from model.batch.store import check_writable
+from model.errors import OutputError
 
 ORDER = 80
 
@@ -24,7 +25,7 @@ Run the result with:  armsrace run --scenario results/calibrated.toml
 
 def parse_years(text: str, option: str) -> tuple[int, int]:
     """``"1995-2014"`` -> (1995, 2014); UsageError otherwise."""
-    from model.cli import UsageError
+    from model.errors import UsageError
 
     first, sep, last = text.partition("-")
     try:

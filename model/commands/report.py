@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from model.cli import UsageError
+    from model.errors import UsageError
 
     if args.seed < 0:
         raise UsageError(f"The '--seed' option must be a non-negative integer. Got {args.seed!r} instead.")

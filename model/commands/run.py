@@ -11,8 +11,8 @@ import pandas as pd
 
 from model.batch.store import metadata, staged_output, write_json, write_table
 from model.charts.run import RUN_FIGURES
+from model.errors import ParameterError
 from model.sim.model import ArmsRaceModel
-from model.sim.params import ParameterError
 from model.sim.scenarios import load_scenario
 
 ORDER = 10

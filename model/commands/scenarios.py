@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from model.sim.params import ParameterError
+from model.errors import ParameterError
 from model.sim.scenarios import list_scenarios, scenario_dir
 
 ORDER = 20

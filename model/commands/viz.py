@@ -77,7 +77,7 @@ def assets_ready() -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    from model.cli import UsageError
+    from model.errors import UsageError
 
     if not 0 <= args.port <= 65535:
         raise UsageError(f"The '--port' option must be an integer in [0, 65535]. Got {args.port} instead.")

@@ -17,7 +17,8 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
-from model.sim.params import COUNTRIES, DATA_DIR, ParameterError
+from model.errors import ParameterError
+from model.sim.params import COUNTRIES, DATA_DIR
 
 PRK_BURDEN_ESTIMATE = 0.233
 """WMEAT 2016 edition, 2004-2014 average share of GDP (prk_milex_estimates.csv)."""

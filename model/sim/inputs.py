@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from model.errors import ParameterError
 from model.sim import dynamics
 from model.sim.data import default_growth, initial_capability, observed
 from model.sim.params import (
@@ -28,7 +29,6 @@ from model.sim.params import (
     LEADER,
     REFERENCE_DEMAND,
     RIVALS,
-    ParameterError,
     Params,
     country_param,
     hostility_param,

@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from model.errors import ParameterError
+
 COUNTRIES: tuple[str, ...] = ("USA", "JPN", "KOR", "PHL", "CHN", "PRK", "RUS")
 """The seven agents, in the canonical order used by every array (ISO 3166 alpha-3)."""
 LEADER = "USA"
@@ -43,9 +45,6 @@ DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 NEVER = 0
 """Year value meaning "this event never happens" (e.g. ``credibility_shock_year = 0``)."""
 
-
-class ParameterError(ValueError):
-    """A parameter, scenario or experiment value is invalid; the message is one line for users."""
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from model.sim.params import COUNTRIES, COUNTRY_FIELDS, ParameterError, Params, country_param, hostility_param
+from model.errors import ParameterError
+from model.sim.params import COUNTRIES, COUNTRY_FIELDS, Params, country_param, hostility_param
 
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "experiments" / "scenarios"
 """The shipped scenarios, beside the package in a clone (the README installs it editable)."""

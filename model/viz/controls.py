@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 from mesa.visualization import Slider
 
+from model.errors import ParameterError
 from model.sim.model import ArmsRaceModel
-from model.sim.params import ParameterError, Params, specs
+from model.sim.params import Params, specs
 from model.sim.scenarios import Scenario, list_scenarios, load_scenario
 
 DEFAULT_SCENARIO = "baseline"

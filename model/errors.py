@@ -1,0 +1,25 @@
+"""Every error class of the package, in one place (after EMA Workbench's ``util/ema_exceptions.py``).
+
+All of them are :class:`ParameterError`: something the user gave (a parameter, a file, a folder, an
+option) cannot be used. Their messages are one line naming the field and the value, in the form
+``The 'us_demand' parameter must be a number in [0, 0.2]. Got 1.7 instead.``; the command line
+prints that line and exits with status 2. Anything else that escapes is a bug.
+"""
+
+from __future__ import annotations
+
+
+class ParameterError(ValueError):
+    """A parameter, scenario or experiment value is invalid; the message is one line for users."""
+
+
+class UsageError(ParameterError):
+    """A command-line value is invalid."""
+
+
+class OutputError(ParameterError):
+    """An output folder or file cannot be written."""
+
+
+class ResumeError(ParameterError):
+    """A sweep cannot be resumed (or would overwrite another sweep)."""
