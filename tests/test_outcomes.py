@@ -66,7 +66,8 @@ def test_a_model_that_has_not_stepped_has_a_summary():
 
 
 def test_model_paths_are_the_agent_table():
-    from model.sim.model import AGENT_VARS, ArmsRaceModel
+    from model.sim.model import ArmsRaceModel
+    from model.sim.units import AGENT_VARS
 
     m = ArmsRaceModel(rng=2, threat_noise=0.2, countries=["JPN", "CHN", "USA"]).run()
     table, paths = m.agent_table(), m.paths()

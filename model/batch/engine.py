@@ -28,13 +28,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from model.batch.experiments import AGENT_VARS
 from model.errors import ParameterError
 from model.sim import dynamics
 from model.sim.inputs import GLOBALS, Inputs, build_inputs, draw_noise
 from model.sim.outcomes import summarise
 from model.sim.params import Params
 from model.sim.stability import response_radius
+from model.sim.units import AGENT_VARS
 
 ENGINES = ("fast", "mesa")
 

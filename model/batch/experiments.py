@@ -72,9 +72,8 @@ from model.errors import ParameterError
 from model.sim.inputs import STRUCTURAL, build_inputs
 from model.sim.params import COUNTRIES, Params, specs
 from model.sim.scenarios import load_scenario, read_toml
+from model.sim.units import AGENT_VARS
 
-AGENT_VARS = ("burden", "spending", "gdp", "capability", "threat", "pressure", "backlash")
-"""Per agent-year variables that can be kept (the order of :data:`model.sim.model.AGENT_VARS`)."""
 DESIGNS = ("grid", "lhs", "sobol")
 DISTRIBUTIONS = {"uniform": "unif", "loguniform": "logunif", "normal": "truncnorm"}
 """Distribution names in experiment files -> SALib distribution codes."""

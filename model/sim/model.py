@@ -34,9 +34,7 @@ from model.sim.agents import CountryAgent
 from model.sim.inputs import Inputs, build_inputs, draw_noise
 from model.sim.outcomes import summarise
 from model.sim.params import Params
-
-AGENT_VARS = ("burden", "spending", "gdp", "capability", "threat", "pressure", "backlash")
-"""Per agent-year variables, in table order (units in the module docstring)."""
+from model.sim.units import AGENT_VARS
 
 
 class ArmsRaceModel(Model):
