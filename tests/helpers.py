@@ -9,27 +9,21 @@ from pathlib import Path
 import numpy as np
 
 from model.sim import dynamics
-from model.sim.inputs import build_inputs, draw_noise
+from model.sim.inputs import RunDraws, build_inputs, draw_runs
 from model.sim.params import Params
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def simulate(base: Params, varied: dict | None = None, seeds=None) -> dict[str, np.ndarray]:
-    """Run the dynamics over whole arrays; returns each State field as (..., years, N)."""
-    x = build_inputs(base, varied)
-    s = x.start_state()
-    noise = None
+    """Run the dynamics over whole arrays (the one loop, dynamics.simulate); each State field as (..., years, N)."""
+    draws = None
     if seeds is not None:
-        noise = np.stack([draw_noise(np.random.default_rng(sd), x.until - x.start_year, len(x.countries))
-                          for sd in np.atleast_1d(seeds)])
-        if not x.batch_shape:
-            noise = noise[0]
-    states = [s]
-    for k, year in enumerate(x.years):
-        s = dynamics.step(s, x, year, None if noise is None else noise[..., k, :, :])
-        states.append(s)
-    return {f: np.stack([getattr(st, f) for st in states], axis=-2) for f in dynamics.State._fields}
+        draws = draw_runs(np.atleast_1d(seeds), base["until"] - base["start_year"], len(base.countries))
+        if np.ndim(seeds) == 0:
+            draws = RunDraws(*(a[0] for a in draws))
+    x = build_inputs(base, varied, draws)
+    return dynamics.simulate(x, None if draws is None else draws.noise)
 
 
 def armsrace(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:

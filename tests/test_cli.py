@@ -38,7 +38,10 @@ def test_run_writes_tables_summary_metadata_and_plots(run_dir):
 def test_summary_reports_the_run_outcomes(run_dir):
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["escalation"] in ESCALATION
-    assert summary["cross_2pct_jpn"] == 2027  # legislated 2% by FY2027
+    agents = pd.read_parquet(run_dir / "agents.parquet")
+    jpn = agents[agents["country"] == "JPN"].set_index("year")["burden"]
+    # Japan's legislated 2% is about 1.42% on SIPRI's basis; the 3.5% ask carries it past 2% later
+    assert summary["cross_2pct_jpn"] == int(jpn[jpn >= 0.02].index.min()) > 2027
     assert summary["cross_2pct_kor"] == 2024  # already above 2% (SIPRI 2.56%)
     assert summary["cross_5pct_jpn"] is None  # never: strict JSON null, not NaN
     assert 0 <= summary["security_dilemma_index"] <= 1

@@ -26,13 +26,17 @@ RANDOM_RANGES = {
     "budget_noise": (0.0, 0.2), "threat_sensitivity_chn": (0.0, 0.05), "threat_sensitivity_jpn": (0.0, 0.05),
     "adjustment_speed_kor": (0.0, 1.0), "pressure_response_phl": (0.0, 3.0), "fiscal_drag_jpn": (0.0, 2.0),
     "backlash_gain_usa": (0.0, 5.0), "hostility_jpn_chn": (0.0, 1.0), "hostility_chn_usa": (0.0, 1.0),
-    "burden_shifting_usa": (0.0, 2.0), "drift_rus": (-0.002, 0.002), "exo_threat_rus": (0.0, 3.0),
+    "burden_shifting_usa": (0.0, 2.0), "ally_response_kor": (-0.02, 0.02), "exo_threat_rus": (0.0, 3.0),
+    "threat_saturation_prk": (0.0, 1.0), "coefficient_draws": (0.0, 1.0), "prk_draws": (0.0, 1.0),
 }
+
+
+BOOLEANS = ("coefficient_draws", "prk_draws")
 
 
 def random_batch(rng: np.random.Generator, r: int, k: int) -> dict[str, np.ndarray]:
     names = rng.choice(sorted(RANDOM_RANGES), size=k, replace=False)
-    return {n: rng.uniform(*RANDOM_RANGES[n], size=r) for n in names}
+    return {n: (rng.random(r) < 0.5) if n in BOOLEANS else rng.uniform(*RANDOM_RANGES[n], size=r) for n in names}
 
 
 @pytest.mark.parametrize("draw", range(4))
@@ -133,38 +137,47 @@ def linear_params(rng: np.random.Generator, n_extra: int = 0) -> Params:
     return richardson.replace(**kw)
 
 
+def year_map_radius(a: np.ndarray, speed: np.ndarray) -> float:
+    j = np.eye(len(speed)) * (1 - speed) + speed[:, None] * a
+    return float(np.abs(np.linalg.eigvals(j)).max())
+
+
 @pytest.mark.parametrize("draw", range(5))
-def test_linear_model_radius_is_the_analytic_reaction_matrix(draw):
+def test_linear_model_radius_is_the_analytic_year_map(draw):
     rng = np.random.default_rng(draw)
     p = linear_params(rng)
     x = build_inputs(p)
-    state = x.start_state()
+    state = dynamics.start_state(x)
     a = response_matrix(x, state)
     s = np.array([p["threat_sensitivity_jpn"], p["threat_sensitivity_chn"]]) * p["threat_scale"]
     h = np.array([[0.0, p["hostility_jpn_chn"]], [p["hostility_chn_jpn"], 0.0]]) * p["hostility_scale"]
     expected = s[:, None] * h
     np.testing.assert_allclose(a, expected, rtol=1e-7, atol=1e-12)
-    assert response_radius(x, state) == pytest.approx(np.abs(np.linalg.eigvals(expected)).max(), rel=1e-7)
+    speed = np.array([p["adjustment_speed_jpn"], p["adjustment_speed_chn"]])
+    assert response_radius(x, state) == pytest.approx(year_map_radius(expected, speed), rel=1e-7)
 
 
-def test_richardson_condition_k_l_below_a_b():
-    # Scenario: a = b = 0.2, k = 0.1, l = 0.08 -> rho(A) = sqrt(k*l / (a*b)) = sqrt(0.2)
+def test_richardson_radius_exceeds_one_exactly_when_k_l_exceeds_a_b():
+    # Scenario: a = b = 0.2, k = 0.1, l = 0.08: J = [[0.8, 0.1], [0.08, 0.8]], radius 0.8 + sqrt(0.008)
     p = load_scenario("richardson").params
     x = build_inputs(p)
-    rho = float(response_radius(x, x.start_state()))
-    assert rho == pytest.approx(np.sqrt(0.1 * 0.08 / 0.04), rel=1e-8)
-    # Both sensitivities 0.5 * threat_scale, hostility 1: rho = 0.5 * scale, k = l = 0.2 * 0.5 * scale.
+    assert float(response_radius(x, dynamics.start_state(x))) == pytest.approx(0.8 + np.sqrt(0.008), rel=1e-8)
+    # Both sensitivities 0.5 * threat_scale, hostility 1: k = l = 0.2 * 0.5 * scale; radius 0.8 + k
     for scale, unstable in ((1.5, False), (1.9, False), (2.1, True), (3.0, True)):
         q = p.replace(threat_sensitivity_chn=0.5, threat_scale=scale)
         x = build_inputs(q)
-        k = l_ = 0.2 * 0.5 * scale
-        assert (k * l_ > 0.2 * 0.2) is unstable
-        rho = float(response_radius(x, x.start_state()))
-        assert rho == pytest.approx(0.5 * scale, rel=1e-8)
-        assert (rho > 1) is unstable
-    # the adjustment speeds set how fast, not whether: slower fatigue terms leave rho(A) unchanged
-    slow = build_inputs(p.replace(adjustment_speed_jpn=0.05, adjustment_speed_chn=0.9))
-    assert float(response_radius(slow, slow.start_state())) == pytest.approx(np.sqrt(0.5 * 0.4), rel=1e-8)
+        k = 0.2 * 0.5 * scale
+        assert (k * k > 0.2 * 0.2) is unstable
+        radius = float(response_radius(x, dynamics.start_state(x)))
+        assert radius == pytest.approx(0.8 + k, rel=1e-8)
+        assert (radius > 1) is unstable
+    # unequal speeds: the condition is k l > a b whatever the speeds (mu = (-(a+b) + sqrt((a-b)^2 + 4kl)) / 2)
+    for a_, b_, s1, s2 in ((0.05, 0.9, 0.5, 0.4), (0.05, 0.9, 2.0, 1.6), (0.3, 0.1, 1.2, 0.7), (0.3, 0.1, 0.9, 0.7)):
+        q = p.replace(adjustment_speed_jpn=a_, adjustment_speed_chn=b_, threat_sensitivity_jpn=s1,
+                      threat_sensitivity_chn=s2)
+        x = build_inputs(q)
+        k, l_ = a_ * s1, b_ * s2
+        assert (float(response_radius(x, dynamics.start_state(x))) > 1) is (k * l_ > a_ * b_)
     # and the dynamics agree: converging to the analytic equilibrium, or running to the cap
     s = 0.75
     x_star = (0.01 + s * 0.015) / (1 - s * s)
@@ -174,34 +187,32 @@ def test_richardson_condition_k_l_below_a_b():
     assert runaway.countries[0].burden == 1.0
 
 
-def test_ratio_model_radius_matches_hand_derivative():
-    base = Params.from_kwargs(counterattack=True, counterattack_year=2024, until=2030)
+def test_log_model_response_matches_hand_derivative():
+    base = Params.from_kwargs(counterattack=True, counterattack_year=2024, until=2030, us_demand=0.05,
+                              threat_sensitivity_prk=0.02, threat_saturation_prk=0.1)
     varied = {"alliance_credibility": np.array([0.3, 0.9]), "partnership": np.array([0.2, 0.7])}
     x = build_inputs(base, varied)
-    state = x.start_state()
-    for year in x.years:
-        state = dynamics.step(state, x, year, None)
+    states = dynamics.simulate(x)
+    state = dynamics.State(*(states[f][:, -1] for f in dynamics.State._fields))
     a = response_matrix(x, state)
-    # threat_i = hs * sum_j H_ij d_j t_j K_j / sum_j S_ij t_j K_j + exo_i, K_j = b_j g_j / delta
-    sched = x.schedule(x.until)
-    dk = state.gdp / x.depreciation                                            # dK_j / db_j
-    k_ = state.burden * dk
-    hostile = sched.doctrine * x.theatre_share * k_
-    friendly = x.theatre_share * k_
-    num = x.hostility_scale[..., None] * (x.hostility * hostile[:, None, :]).sum(-1)[..., None]
-    den = (sched.support * friendly[:, None, :]).sum(-1)[..., None]
-    d_num = x.hostility_scale[..., None] * x.hostility * (sched.doctrine * x.theatre_share * dk)[:, None, :]
-    d_den = sched.support * (x.theatre_share * dk)[:, None, :]
-    expected = x.sensitivity[..., None] * (d_num / den - num * d_den / den**2)
-    # compliance held fixed: an ally whose own preference is below the demand moves a share c of
-    # the way to it, so its response to threat is scaled by 1 - c
-    threat = num[..., 0] / den[..., 0] + sched.exo
-    own = sched.baseline + x.sensitivity * threat
-    pressed = own < sched.demand
-    c = np.broadcast_to(x.compliance, own.shape)
-    assert (pressed & (c > 0)).any()  # the factor matters here
-    expected = expected * np.where(pressed, 1.0 - c, 1.0)[..., None]
-    np.testing.assert_allclose(a, expected, rtol=1e-6, atol=1e-12)
+    sched = dynamics.schedule(x, x.until)
+    g = state.gdp
+    hostile_w = x.hostility_scale[..., None] * x.hostility * (x.theatre_share * sched.doctrine * g)[:, None, :]
+    e = (hostile_w * state.burden[:, None, :]).sum(-1)                         # hostile spending E_i
+    support_w = sched.support * (x.theatre_share * g)[:, None, :]
+    s_ = (support_w * state.burden[:, None, :]).sum(-1)                        # support spending S_i
+    threat = np.log(1 + e) + sched.exo
+    sat = np.where(x.saturation > 0, 1 / np.cosh((threat - x.threat_ref) / np.where(x.saturation > 0,
+                                                                                   x.saturation, 1)) ** 2, 1.0)
+    d_own = ((x.sensitivity * sat)[..., None] * hostile_w / (1 + e[..., None])
+             + x.ally_response[..., None] * support_w / (1 + s_[..., None]))
+    # compliance: an ally whose own preference lies between 2% and the demand meets a share c of the gap
+    own = (x.intercept + x.sensitivity * dynamics.saturate(threat, x.threat_ref, x.saturation)
+           + x.ally_response * np.log(1 + s_))
+    pressed = (own > dynamics.REFERENCE_DEMAND) & (own < sched.demand)
+    factor = np.where(pressed, 1.0 - np.broadcast_to(x.compliance, own.shape), 1.0)
+    assert (factor < 1).any() and (x.saturation > 0).any()  # both terms matter here
+    np.testing.assert_allclose(a, d_own * factor[..., None], rtol=1e-6, atol=1e-12)
     # batched = one run at a time
     one = build_inputs(base.replace(alliance_credibility=0.9, partnership=0.7))
     s1 = dynamics.State(*(f[1] for f in state))
@@ -212,7 +223,7 @@ def test_fast_engine_radius_is_at_the_end_state():
     base = Params.from_kwargs(until=2030)
     varied = {"us_demand": np.array([0.02, 0.05])}
     p = simulate_fast(base, varied, np.array([0, 1]))
-    x = inputs_of(base, varied, 2)
+    x = inputs_of(base, varied, np.array([0, 1]))
     end = dynamics.State(*(p.values[v][:, -1] for v in dynamics.State._fields))
     np.testing.assert_array_equal(p.radius, response_radius(x, end))
     assert p.radius.shape == (2,) and np.all(p.radius >= 0)
@@ -221,4 +232,21 @@ def test_fast_engine_radius_is_at_the_end_state():
 def test_random_parameters_are_within_declared_bounds():
     table = specs()
     for name, (lo, hi) in RANDOM_RANGES.items():
+        if table[name].kind == "bool":
+            continue
         assert table[name].low <= lo < hi <= table[name].high, name
+
+
+def test_engines_agree_with_coefficient_and_north_korea_draws():
+    base = Params.from_kwargs(coefficient_draws=True, prk_draws=True, budget_noise=0.02, until=2034)
+    varied = {"us_demand": np.array([0.02, 0.035, 0.05])}
+    runs_f, agents_f = run_batch(base, varied, [11, 12, 13], engine="fast")
+    runs_m, agents_m = run_batch(base, varied, [11, 12, 13], engine="mesa")
+    pd.testing.assert_frame_equal(agents_f, agents_m, check_exact=True)
+    pd.testing.assert_frame_equal(runs_f, runs_m, check_exact=True)
+    # the draws are on: North Korea's start burden differs run by run, within the published range
+    prk0 = agents_f[(agents_f.year == 2024) & (agents_f.country == "PRK")].burden
+    assert prk0.nunique() == 3 and prk0.between(0.15, 0.35).all()
+    # switching draws on leaves the yearly shocks unchanged: without them, the paths are the undrawn ones
+    plain, _ = run_batch(base.replace(coefficient_draws=False, prk_draws=False), varied, [11, 12, 13])
+    assert not np.allclose(plain.final_burden_jpn, runs_f.final_burden_jpn)

@@ -15,7 +15,7 @@ from model.sim.params import COUNTRIES, COUNTRY_FIELDS, Params, specs
     ("us_demand", float("nan"), "The 'us_demand' parameter must be a number in [0, 0.2]. Got nan instead."),
     ("counterattack", 1, "The 'counterattack' parameter must be true or false. Got 1 instead."),
     ("until", 2040.5, "The 'until' parameter must be an integer in [1993, 2200]. Got 2040.5 instead."),
-    ("threat_model", "cubic", "The 'threat_model' parameter must be one of 'ratio', 'linear'. Got 'cubic' instead."),
+    ("threat_model", "cubic", "The 'threat_model' parameter must be one of 'log', 'linear'. Got 'cubic' instead."),
     ("countries", ["USA", "XYZ"], "The 'countries' parameter must be a list of distinct country codes"),
     ("adjustment_speed_jpn", -0.1, "The 'adjustment_speed_jpn' parameter must be a number in [0, 1]. Got -0.1"),
     ("hostility_jpn_chn", 2, "The 'hostility_jpn_chn' parameter must be a number in [0, 1]. Got 2 instead."),
@@ -82,7 +82,7 @@ def test_batch_values_are_checked_like_single_ones():
 
     base = Params.from_kwargs()
     x = build_inputs(base, {"counterattack": np.array([True, False])})  # booleans can vary
-    assert x.g["counterattack"][:, 0].tolist() == [1.0, 0.0]
+    assert x.counterattack[:, 0].tolist() == [1.0, 0.0]
     with pytest.raises(ParameterError, match="'counterattack' parameter must be true or false. Got 2.0"):
         build_inputs(base, {"counterattack": np.array([1, 2])})
     with pytest.raises(ParameterError, match=r"'floor_target_jpn' parameter must not exceed .* \(run 1\)"):

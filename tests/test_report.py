@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
@@ -16,7 +15,6 @@ from model import report as report_module
 from model.analysis import sensitivity
 from model.report import FIG_DIR, QUICK, Report, Settings, md_table, report_links
 from model.sim.model import ArmsRaceModel
-from model.sim.params import NAMES, Params
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +32,7 @@ def test_runs_and_writes_report_with_sections(report):
     assert r.returncode == 0, r.stderr
     text = (out / "REPORT.md").read_text()
     for heading in ("## 1. The article's six scenarios", "## 2. Which of the article's claims",
-                    "## 3. Calibration and out-of-sample backtest", "## 4. Sensitivity analysis",
+                    "## 3. Estimation and out-of-sample backtest", "## 4. Sensitivity analysis",
                     "## 5. Assumptions and data limits"):
         assert heading in text
     # quick mode with a seed is still quick mode, and the command line says how to get the same report
@@ -73,7 +71,7 @@ def test_claims_are_computed_with_numbers_and_verdicts(report):
 
 def test_tables_behind_the_report(report):
     _, out = report
-    for stem in ("scenarios", "claims", "calibration", "backtest_one_step", "sensitivity_indices"):
+    for stem in ("scenarios", "claims", "calibration", "backtest_rolling", "backtest_summary", "sensitivity_indices"):
         assert (out / FIG_DIR / f"{stem}.csv").stat().st_size > 0
     idx = pd.read_csv(out / FIG_DIR / "sensitivity_indices.csv")
     assert {"S1", "S1_conf", "ST", "ST_conf"} <= set(idx.columns)
@@ -149,89 +147,6 @@ def test_sensitivity_section_reads_its_facts_from_the_analysis():
     assert "threat log-sd 0.2" in text and "bootstrap seed 1" in text
     assert "50.0% of the runs spiral; in 50% of them North Korea ends at its burden cap (30% of GDP" in text
     assert "35%" not in text
-
-
-# --- claims --------------------------------------------------------------------------------------
-
-def test_floor_claim_reads_the_scenarios_floor(monkeypatch):
-    """Japan's floor in the credibility claim is the scenarios' value, not the parameter's default."""
-    real = report_module.load_scenario
-
-    def with_floor(name):
-        sc = real(name)
-        return dataclasses.replace(sc, params=sc.params.replace(floor_target_jpn=0.025))
-
-    monkeypatch.setattr(report_module, "load_scenario", with_floor)
-    summary, agents = report_module.run_scenarios()
-    claims = report_module.check_claims(agents, summary)
-    row = claims[claims["comparison"].str.contains("credibility_shock")].iloc[0]
-    for name in ("baseline", "credibility_shock"):
-        assert report_module.value(agents, name, "JPN", "burden", 2040) == pytest.approx(0.025, abs=1e-9)
-    assert "JPN +0.00 pp" in row["numbers"]
-    assert "(Japan ends exactly on its legislated 2.5% floor in both runs: the floor binds)" in row["numbers"]
-    # the cap in the spiral claim is the analysis' own
-    sa = SimpleNamespace(outcomes=pd.DataFrame({"spiral_share": [0.5], "spiral_prk_cap_share": [0.5]}),
-                         n_runs=10, base=Params.from_kwargs(burden_cap_prk=0.3))
-    spiral = report_module.check_claims(agents, summary, sa).iloc[-1]
-    assert "100% of them by North Korea ending at its 30% cap" in spiral["numbers"]
-
-
-# --- calibration and backtest section ------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def synthetic_backtests():
-    from test_backtest import COUNTRIES, TEST_UNTIL, TRAIN_START, TRAIN_UNTIL, synthetic
-
-    from model.analysis.backtest import backtest
-
-    base = Params.from_kwargs(countries=list(COUNTRIES), floor_target_jpn=0.0)
-    return TRAIN_UNTIL, {obj: backtest(TRAIN_UNTIL, TEST_UNTIL, TRAIN_START, base=base, hist=synthetic(),
-                                       starts=(0.3,), objective=obj) for obj in ("one-step", "free-run")}
-
-
-def test_backtest_section_with_the_free_run_objective(synthetic_backtests):
-    train_until, backtests = synthetic_backtests
-    rep = Report(markdown="")
-    text = "\n".join(report_module._backtest_section(rep, backtests, backtests["one-step"], train_until))
-    for fig in rep.figures.values():
-        plt.close(fig)
-    free = backtests["free-run"]
-    wins = free.table["best_rmse"].value_counts()
-    assert (f"**Calibration objective `free-run`** — RMSE wins: model {int(wins.get('model', 0))}, last value "
-            f"{int(wins.get('last', 0))}, trend {int(wins.get('trend', 0))} of 6.") in text
-    assert set(rep.figures) == {"backtest_burden.png", "backtest_spending.png", "backtest_burden_free_run.png"}
-    assert "![Backtest burden (free-run)](report/backtest_burden_free_run.png)" in text
-    losses = free.table[free.table["best_rmse"] != "model"]
-    line = next(x for x in text.splitlines() if x.startswith("Where the model loses (objective `free-run`)"))
-    for r in losses.itertuples():
-        assert f"{r.country} {r.variable} (best: {r.best_rmse})" in line
-    c = free.calibration.coefficients
-    assert (f"Its coefficients (`report/calibration_free_run.csv`) are no better identified: "
-            f"{int(c['at_bound'].sum())} of {len(c)} at a bound (") in line
-    assert {"calibration", "backtest_one_step", "backtest_free_run", "calibration_free_run"} <= set(rep.tables)
-    assert rep.tables["calibration_free_run"]["country"].tolist() == ["USA", "JPN", "CHN"]
-    # facts from the data, not the SIPRI defaults: 7 training years, the growth of the synthetic GDP (3%)
-    assert "With 7 nearly flat yearly burdens per country" in text and "Twenty" not in text
-    assert re.search(r"\(largest gap: \w+ 3\.0% a year in 2001-2008, against", text)
-
-
-def test_limits_name_the_intercepts_at_their_lower_bound():
-    coef = pd.DataFrame({"country": ["KOR", "JPN", "PHL", "CHN"], "field": ["baseline_burden"] * 4,
-                         "value": [0.0, 0.004, 0.0, 0.0], "low": [0.0] * 4, "at_bound": [True, False, True, True]})
-    main = SimpleNamespace(calibration=SimpleNamespace(coefficients=coef, train=(1995, 2014)))
-    text = "\n".join(report_module._limits_section(main))
-    # US allies: explained by the pressure response; China feels no alliance pressure, so only the fact
-    assert (f"(for {NAMES['KOR']} and {NAMES['PHL']} it is pushed to its lower bound 0: the default pressure "
-            "response alone already puts their desired burden above what they spent in 1995-2014; "
-            f"{NAMES['CHN']}'s intercept also sits at the lower bound 0, though no alliance pressure acts on it)"
-            ) in text
-    assert NAMES["JPN"] not in text.split("Pressure response and intercept")[1]
-    coef["at_bound"] = [False, False, False, True]
-    text = "\n".join(report_module._limits_section(main))
-    assert f"({NAMES['CHN']}'s intercept sits at the lower bound 0, though no alliance pressure acts on it)" in text
-    coef["at_bound"] = False
-    text = "\n".join(report_module._limits_section(main))
-    assert "no fitted intercept sits at its lower bound" in text and "pushed to" not in text
 
 
 def test_outcome_constant_within_the_sample_blocks_has_undefined_indices():

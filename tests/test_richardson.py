@@ -90,7 +90,8 @@ def linear_seven(sensitivity: float) -> Params:
             ("threat_sensitivity", sensitivity), ("pressure_response", 0.0), ("fiscal_drag", 0.0),
             ("backlash_gain", 0.0), ("burden_floor", 0.0), ("burden_cap", 1.0), ("max_change", 1.0),
             ("floor_target", 0.0), ("exo_threat", 0.0), ("burden_shifting", 0.0),
-            ("baseline_burden", 0.01), ("initial_burden", 0.02))}
+            ("baseline_burden", 0.01), ("initial_burden", 0.02), ("ally_response", 0.0),
+            ("threat_saturation", 0.0), ("adjustment_speed", 0.25))}
     return Params.from_kwargs(**kw)
 
 

@@ -1,77 +1,75 @@
-"""Out-of-sample check of the calibrated model against naive forecasts (MODEL.md, Calibration).
+"""Out-of-sample check of the scenario model itself, at rolling origins (docs/MODEL.md, "Backtest").
 
-Procedure: calibrate on the years up to ``train_until`` (:func:`model.analysis.calibrate.calibrate`), start
-the model from that year's observed state with the calibrated coefficients, simulate to
-``test_until`` without noise, and compare burden and spending in the test years with the data and
-with two naive forecasts made from the training years only:
+At each origin ``Y`` (default every year 2005-2016): estimate the decision rule on the years up
+to ``Y`` (:func:`model.analysis.calibrate.calibrate`), build the *scenario model* with those
+coefficients -- the same parameters, anchoring device and code that run the scenarios, started
+from the observed state of ``Y`` -- and simulate every country jointly, without shocks, to 2024.
+Burden and spending of the years after ``Y`` are scored against the data and against naive
+forecasts made from the years up to ``Y`` only:
 
-* **last value** -- the last training-year value carried forward;
-* **linear trend** -- an ordinary least-squares line through the training years, extended.
+* ``last`` -- the last value carried forward ("no change");
+* ``trend`` -- an OLS line through the last :data:`WINDOW` years, extended;
+* ``rw_drift`` -- a random walk with drift: the last value plus the mean yearly change of the
+  last :data:`WINDOW` years;
+* ``last_burden_gdp`` (spending only) -- the last burden times the model's own GDP path, which
+  separates "knowing that GDP grows" from knowing anything about military spending.
 
 Errors per country and variable: RMSE (burden in percentage points of GDP, spending in US$ bn at
-constant 2023 prices) and MAPE (%). The ``best_rmse`` / ``best_mape`` columns name the forecast
-with the smallest error, so a loss of the model shows in the table.
+constant 2023 prices) and MAPE (%). The summary per origin is the geometric mean over countries
+of RMSE(model) / RMSE(last value), with a bootstrap 95% interval over countries; over all origins,
+the same with countries resampled as blocks (each country keeps its origins).
 
-What the forecast knows: the fitted coefficients, the start state (burden, GDP, capability by
-perpetual inventory of spending up to ``train_until``) and GDP growth (the mean of the training
-years, set by the calibration) come from the training years only, and Japan's 2%-by-FY2027 floor
-(decided December 2022) is left out when training ends before 2022. The naive forecasts use the
-training years only. **Not** free of look-ahead: every parameter that is not fitted keeps its
-documented default, and those describe 2024 -- debt ratios (IMF 2024), hostility weights,
-alliance credibility, theatre shares, burden floors and caps (moved only where the training data
-lie outside them), the pressure response and the US 2% expectation applied in every year. The
-backtest therefore tests the fitted dynamics given today's relations, not a forecast that could
-have been made in ``train_until``.
-
-The calibrated set starts in ``train_until`` (the calibration's reference year): passing another
-``reference_year`` is refused, since the model would then start after the last training year.
+What the forecast knows: coefficients, GDP growth (the mean of the last :data:`WINDOW` years of
+SIPRI-implied GDP) and the start state come from the years up to ``Y``; Japan's legislated floor
+is left out before it was decided (December 2022). **Not** free of look-ahead: the priors --
+hostility weights, theatre shares, credibility, floors and caps, the pressure response -- describe
+2024; the US demand stays at the historical 2% in every test year. North Korea is not scored.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")  # files only
+from model.analysis.calibrate import DEFAULT_SAMPLE, NOT_FITTED, Calibration, Panel, build_panel, calibrate
+from model.errors import ParameterError
+from model.sim import dynamics
+from model.sim.data import Observed, history
+from model.sim.inputs import build_inputs
+from model.sim.params import Params, country_param
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from model.analysis.calibrate import DEFAULT_TRAIN, Calibration, build_panel, calibrate  # noqa: E402
-from model.charts.run import COLORS  # noqa: E402
-from model.errors import ParameterError  # noqa: E402
-from model.sim import dynamics  # noqa: E402
-from model.sim.data import history  # noqa: E402
-from model.sim.inputs import build_inputs  # noqa: E402
-from model.sim.params import NAMES, Params, country_param  # noqa: E402
-
-FORECASTS = ("model", "last", "trend")
-"""Forecast names in table order: the calibrated model, last value carried forward, linear trend."""
-LABELS = {"model": "model (calibrated)", "last": "last value carried forward",
-          "trend": "linear trend of the training years"}
+BASELINES = ("last", "trend", "rw_drift", "last_burden_gdp")
+"""Naive forecasts, in table order (``last_burden_gdp`` for spending only)."""
+FORECASTS = ("model", *BASELINES)
+LABELS = {"model": "model (estimated, anchored)", "last": "last value carried forward",
+          "trend": "linear trend (last 10 years)", "rw_drift": "random walk with drift (last 10 years)",
+          "last_burden_gdp": "last burden x the model's GDP path"}
 VARIABLES = {"burden": ("% of GDP", 100.0), "spending": ("US$ bn, constant 2023 prices", 1.0)}
 """Variable -> (unit shown, factor from model units): burden is shown in % (errors in pp)."""
+WINDOW = 10
+"""Years before the origin used by the trend and drift baselines and for the model's GDP growth."""
+ORIGINS = tuple(range(2005, 2017))
+"""Default rolling origins (last training years)."""
+JAPAN_FLOOR_DECIDED = 2022
+"""Year Japan's defence-spending goal was decided (National Security Strategy, December 2022)."""
+BOOTSTRAP = 2000
+"""Bootstrap resamples of countries for the interval of the geometric-mean ratio."""
 
 
 @dataclass
 class Backtest:
-    """Result of a backtest.
+    """The backtest at one origin.
 
     Attributes:
-        calibration: the calibration on the training years.
-        params: the parameter set simulated (start year = last training year).
-        forecasts: long table ``year, country, variable, actual, model, last, trend`` over the
-            training and test years, model units (burden share of GDP, spending US$ bn). Forecast
-            columns are NaN before ``train_until``; in ``train_until`` each holds its own starting
-            point (model: the simulated start state, which is the observed state; last: the observed
-            value; trend: the fitted line), so the plotted forecasts all start there.
-        table: one row per country and variable: ``n`` (test years), ``rmse_<f>`` and
-            ``mape_<f>`` for each forecast, ``best_rmse``, ``best_mape``. RMSE of burden in
-            percentage points of GDP, of spending in US$ bn; MAPE in %.
+        calibration: the estimate on the years up to the origin.
+        params: the scenario model that was simulated (start year = origin).
+        forecasts: long table ``year, country, variable, actual`` and one column per forecast,
+            model units (burden share of GDP, spending US$ bn), from the origin to the last test year.
+        table: per country and variable: ``n``, ``rmse_<f>`` and ``mape_<f>`` per forecast
+            (burden RMSE in pp of GDP, spending in US$ bn; MAPE in %), ``ratio_last``
+            (RMSE model / RMSE last value), ``best_rmse``.
     """
 
     calibration: Calibration
@@ -80,12 +78,16 @@ class Backtest:
     table: pd.DataFrame
 
     @property
+    def origin(self) -> int:
+        return int(self.params["start_year"])
+
+    @property
     def train(self) -> tuple[int, int]:
-        return self.calibration.train
+        return self.calibration.sample
 
     @property
     def test(self) -> tuple[int, int]:
-        return self.train[1] + 1, int(self.params["until"])
+        return self.origin + 1, int(self.params["until"])
 
 
 def naive_last(train_values: np.ndarray, n_ahead: int) -> np.ndarray:
@@ -99,6 +101,13 @@ def naive_trend(train_years: np.ndarray, train_values: np.ndarray, test_years: n
     return intercept + slope * np.asarray(test_years, float)
 
 
+def naive_drift(train_values: np.ndarray, n_ahead: int) -> np.ndarray:
+    """Random walk with drift: the last value plus ``h`` times the mean yearly change, h = 1..n_ahead."""
+    v = np.asarray(train_values, float)
+    drift = (v[-1] - v[0]) / (len(v) - 1) if len(v) > 1 else 0.0
+    return v[-1] + drift * np.arange(1, n_ahead + 1)
+
+
 def rmse(actual: np.ndarray, forecast: np.ndarray) -> float:
     return float(np.sqrt(np.mean((np.asarray(forecast) - np.asarray(actual)) ** 2)))
 
@@ -109,47 +118,57 @@ def mape(actual: np.ndarray, forecast: np.ndarray) -> float:
     return float(100 * np.mean(np.abs((np.asarray(forecast) - a) / a)))
 
 
-def simulate_from_panel(params: Params, panel, start_year: int) -> dict[str, np.ndarray]:
-    """Deterministic run from the panel's observed state in ``start_year``.
+def geometric_mean(ratios: np.ndarray) -> float:
+    return float(np.exp(np.mean(np.log(np.asarray(ratios, float)))))
 
-    The start state is the panel's (for the SIPRI history it equals what
-    :func:`model.sim.data.observed` gives, so this is an ordinary model run; for a test history it
-    starts the model from that history).
+
+def observed_state(panel: Panel, year: int) -> Observed:
+    """The panel's observed state in ``year``, in the form the model starts from."""
+    k = panel.index(year)
+    hist = tuple(series[: int(year - first) + 1] if panel.observed[j] else series
+                 for j, (first, series) in enumerate(panel.spending_history))
+    return Observed(burden=panel.burden[k].copy(), gdp=panel.gdp[k].copy(), spending_history=hist)
+
+
+def scenario_params(cal: Calibration, panel: Panel, origin: int, until: int, base: Params | None = None) -> Params:
+    """The scenario model at ``origin``: ``base`` with the estimated coefficients, training-window
+    growth, and no legislated floor that was not yet decided."""
+    base = Params.from_kwargs() if base is None else base
+    a, b = panel.index(max(origin - WINDOW, int(panel.years[0]))), panel.index(origin)
+    growth = {}
+    for j, iso in enumerate(panel.countries):
+        if panel.observed[j] and b > a:
+            growth[country_param("growth", iso)] = float((panel.gdp[b, j] / panel.gdp[a, j]) ** (1 / (b - a)) - 1)
+    floors = {country_param("floor_target", c): 0.0 for c in base.countries
+              if c == "JPN" and origin < JAPAN_FLOOR_DECIDED}
+    return base.replace(start_year=origin, until=until, anchor=True, **cal.overrides(base.countries),
+                        **growth, **floors)
+
+
+def simulate_scenario(params: Params, panel: Panel) -> dict[str, np.ndarray]:
+    """Deterministic run of the scenario model from the panel's observed state in ``start_year``.
 
     Returns:
-        ``burden`` and ``spending`` paths ``(T + 1, N)`` from the start year to ``until``.
+        Each state variable ``(T + 1, N)`` from the start year to ``until``.
     """
-    k = panel.index(start_year)
-    params = params.replace(**{country_param("initial_burden", c): float(panel.burden[k, j])
-                               for j, c in enumerate(panel.countries)})
-    x = build_inputs(params)
-    capability = panel.capability(float(params["depreciation"]))[k]
-    x = dataclasses.replace(x, gdp0=panel.gdp[k].copy(), capability0=capability)
-    s = x.start_state()
-    burden, spending = [s.burden], [s.spending]
-    for year in x.years:
-        s = dynamics.step(s, x, year, None)
-        burden.append(s.burden)
-        spending.append(s.spending)
-    return {"burden": np.stack(burden), "spending": np.stack(spending)}
+    start = observed_state(panel, int(params["start_year"]))
+    x = build_inputs(params, start=start)
+    return dynamics.simulate(x)
 
 
-def backtest(train_until: int, test_until: int = 2024, train_start: int = DEFAULT_TRAIN[0],
-             base: Params | None = None, hist: pd.DataFrame | None = None, **calibrate_kw) -> Backtest:
-    """Calibrate on ``train_start..train_until``, simulate to ``test_until``, score against naive forecasts.
+def backtest(train_until: int, test_until: int = 2024, train_start: int = DEFAULT_SAMPLE[0],
+             base: Params | None = None, hist: pd.DataFrame | None = None) -> Backtest:
+    """Estimate on ``train_start..train_until``, run the scenario model to ``test_until``, score it.
 
     Args:
-        train_until: last training year (the model starts from its observed state).
-        test_until: last test year (needs data).
-        train_start: first fitted year.
-        base: parameters that are not fitted (default: the defaults).
+        train_until: the origin: last training year, the model starts from its observed state.
+        test_until: last test year (needs data for every country).
+        train_start: first year of the estimation sample (its lag must be in the data).
+        base: the scenario's other parameters (default: the defaults).
         hist: history table (default: SIPRI, :func:`model.sim.data.history`).
-        **calibrate_kw: passed to :func:`model.analysis.calibrate.calibrate` (``starts``, ``objective``,
-            ``countries``; a ``reference_year`` other than ``train_until`` is refused).
 
     Raises:
-        ParameterError: test years outside the data, a bad training window, or a ``reference_year``
-            other than ``train_until``.
+        ParameterError: test years outside the data, or a bad training window.
     """
     if test_until <= train_until:
         raise ParameterError(f"The '--test-until' year must be after --train-until ({train_until}). "
@@ -159,97 +178,126 @@ def backtest(train_until: int, test_until: int = 2024, train_start: int = DEFAUL
     if test_until > last_data:
         raise ParameterError(f"The '--test-until' year must have data for every country (up to "
                              f"{last_data}). Got {test_until!r} instead.")
-    ref = calibrate_kw.pop("reference_year", None)
-    if ref is not None and ref != train_until:
-        raise ParameterError(f"The backtest's reference year must be the last training year ({train_until}): the "
-                             f"model starts from its observed state. Got {ref!r} instead.")
-    cal = calibrate(base, (train_start, train_until), hist=hist, **calibrate_kw)
-    if cal.params["start_year"] != train_until:  # the forecast must start from the last training year
-        raise ParameterError(f"The calibrated start year must be the last training year ({train_until}). "
-                             f"Got {cal.params['start_year']!r} instead.")
-    params = cal.params.replace(until=test_until)
-    panel = build_panel(params.countries, train_start - 1, test_until, hist)
-    sim = simulate_from_panel(params, panel, train_until)
-    train_years = np.arange(train_start, train_until + 1)
-    test_years = np.arange(train_until + 1, test_until + 1)
-    tr = slice(panel.index(train_start), panel.index(train_until) + 1)
-    te = slice(panel.index(train_until + 1), panel.index(test_until) + 1)
+    base = Params.from_kwargs() if base is None else base
+    cal = calibrate((train_start, train_until), base, hist)
+    panel = build_panel(base.countries, train_start - 1, test_until, hist)
+    params = scenario_params(cal, panel, train_until, test_until, base)
+    sim = simulate_scenario(params, panel)
     rows, fc_rows = [], []
+    k0 = panel.index(train_until)
+    window = slice(panel.index(max(train_until - WINDOW, train_start - 1)), k0 + 1)
+    test_years = np.arange(train_until + 1, test_until + 1)
+    h = len(test_years)
     for j, iso in enumerate(params.countries):
-        if iso not in cal.fitted_countries:
+        if iso in NOT_FITTED or not panel.observed[j]:
             continue  # North Korea: no observed series to score against
         for var in VARIABLES:
             series = getattr(panel, var)[:, j]
-            actual = series[te]
-            # each forecast from train_until (its starting point) to test_until; scored on the test years
-            fc = {"model": sim[var][:, j],
-                  "last": naive_last(series[tr], len(test_years) + 1),
-                  "trend": naive_trend(train_years, series[tr], np.r_[train_until, test_years])}
-            scale = VARIABLES[var][1]  # burden errors in percentage points
-            row = {"country": iso, "variable": var, "n": len(test_years)}
+            actual = series[k0 + 1:]
+            train_years, train_values = panel.years[window], series[window]
+            fc = {"model": sim[var][1:, j], "last": naive_last(train_values, h),
+                  "trend": naive_trend(train_years, train_values, test_years),
+                  "rw_drift": naive_drift(train_values, h)}
+            if var == "spending":
+                fc["last_burden_gdp"] = panel.burden[k0, j] * sim["gdp"][1:, j]
+            scale = VARIABLES[var][1]
+            row = {"country": iso, "variable": var, "n": h}
             for f in FORECASTS:
-                row[f"rmse_{f}"] = scale * rmse(actual, fc[f][1:])
+                row[f"rmse_{f}"] = scale * rmse(actual, fc[f]) if f in fc else np.nan
             for f in FORECASTS:
-                row[f"mape_{f}"] = mape(actual, fc[f][1:])
-            row["best_rmse"] = min(FORECASTS, key=lambda f: row[f"rmse_{f}"])
-            row["best_mape"] = min(FORECASTS, key=lambda f: row[f"mape_{f}"])
+                row[f"mape_{f}"] = mape(actual, fc[f]) if f in fc else np.nan
+            row["ratio_last"] = row["rmse_model"] / row["rmse_last"]
+            row["best_rmse"] = min((f for f in FORECASTS if f in fc), key=lambda f: row[f"rmse_{f}"])
             rows.append(row)
-            for k, year in enumerate(panel.years):
+            for k, year in enumerate(panel.years[k0:], start=k0):
                 r = {"year": int(year), "country": iso, "variable": var, "actual": float(series[k])}
                 for f in FORECASTS:
-                    r[f] = float(fc[f][year - train_until]) if year >= train_until else np.nan
+                    r[f] = float(series[k0]) if year == train_until and f in fc else (
+                        float(fc[f][k - k0 - 1]) if f in fc and year > train_until else np.nan)
                 fc_rows.append(r)
     return Backtest(calibration=cal, params=params, forecasts=pd.DataFrame(fc_rows), table=pd.DataFrame(rows))
 
 
+@dataclass
+class Rolling:
+    """Backtests at rolling origins.
+
+    Attributes:
+        results: one :class:`Backtest` per origin.
+        table: every origin's table, with an ``origin`` column.
+        summary: per origin and variable (and ``origin = "all"``): ``geo_ratio`` (geometric mean
+            over countries of RMSE model / RMSE last value), ``lo``/``hi`` (bootstrap 95% interval),
+            ``wins`` (countries where the model beats the last value), ``countries``.
+    """
+
+    results: list[Backtest]
+    table: pd.DataFrame
+    summary: pd.DataFrame
+
+
+def rolling(origins: tuple[int, ...] = ORIGINS, test_until: int = 2024, train_start: int = DEFAULT_SAMPLE[0],
+            base: Params | None = None, hist: pd.DataFrame | None = None, seed: int = 0,
+            progress: bool = False) -> Rolling:
+    """:func:`backtest` at every origin, and the summary of its ratios to the last value.
+
+    Args:
+        origins: last training years.
+        seed: seed of the bootstrap (numpy Generator).
+        progress: show a progress bar on stderr.
+    """
+    if not origins:
+        raise ParameterError("The rolling backtest needs at least one origin. Got none.")
+    results = []
+    items = origins
+    if progress:
+        from tqdm import tqdm
+
+        items = tqdm(origins, desc="backtest origins", unit="origin")
+    for origin in items:
+        results.append(backtest(origin, test_until, train_start, base, hist))
+    table = pd.concat([r.table.assign(origin=r.origin) for r in results], ignore_index=True)
+    return Rolling(results, table, summarise(table, seed))
+
+
+def summarise(table: pd.DataFrame, seed: int = 0, resamples: int = BOOTSTRAP) -> pd.DataFrame:
+    """Geometric-mean ratios to the last value per origin and variable, and over all origins, with intervals."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for var, d in table.groupby("variable", sort=False):
+        countries = sorted(d["country"].unique())
+        wide = d.pivot(index="origin", columns="country", values="ratio_last")[countries]
+        logs = np.log(wide.to_numpy())                                       # (origins, countries)
+        pick = rng.integers(0, len(countries), size=(resamples, len(countries)))
+        for i, origin in enumerate(wide.index):
+            boot = np.exp(logs[i][pick].mean(axis=1))
+            rows.append({"origin": str(origin), "variable": var, "geo_ratio": float(np.exp(logs[i].mean())),
+                         "lo": float(np.quantile(boot, 0.025)), "hi": float(np.quantile(boot, 0.975)),
+                         "wins": int((wide.iloc[i] < 1).sum()), "countries": len(countries)})
+        boot = np.exp(logs[:, pick].mean(axis=(0, 2)))
+        rows.append({"origin": "all", "variable": var, "geo_ratio": float(np.exp(logs.mean())),
+                     "lo": float(np.quantile(boot, 0.025)), "hi": float(np.quantile(boot, 0.975)),
+                     "wins": int((wide.to_numpy() < 1).sum()), "countries": int(wide.size)})
+    return pd.DataFrame(rows)
+
+
 def format_table(table: pd.DataFrame) -> str:
-    """The table as fixed-width text (burden RMSE in pp of GDP, spending RMSE in US$ bn, MAPE in %)."""
-    head = (f"{'country':<8}{'variable':<10}{'RMSE model':>11}{'last':>9}{'trend':>9}"
-            f"{'MAPE% model':>13}{'last':>8}{'trend':>8}  {'best (RMSE)':<12}{'best (MAPE)':<12}")
+    """One origin's table as fixed-width text (burden RMSE in pp of GDP, spending RMSE in US$ bn)."""
+    head = (f"{'country':<8}{'variable':<12}{'model':>9}{'last':>9}{'trend':>9}{'rw+drift':>10}"
+            f"{'lastb*GDP':>11}{'model/last':>12}  {'best':<16}")
     lines = [head, "-" * len(head)]
     for r in table.itertuples():
         unit = "pp" if r.variable == "burden" else "bn"
-        lines.append(f"{r.country:<8}{r.variable + ' ' + unit:<10}{r.rmse_model:>11.3f}{r.rmse_last:>9.3f}"
-                     f"{r.rmse_trend:>9.3f}{r.mape_model:>13.1f}{r.mape_last:>8.1f}{r.mape_trend:>8.1f}  "
-                     f"{r.best_rmse:<12}{r.best_mape:<12}")
-    wins = table["best_rmse"].value_counts()
-    lines.append("RMSE wins: " + ", ".join(f"{f} {int(wins.get(f, 0))}" for f in FORECASTS)
-                 + f" (of {len(table)} country-variables)")
+        extra = "" if np.isnan(r.rmse_last_burden_gdp) else f"{r.rmse_last_burden_gdp:.3f}"
+        lines.append(f"{r.country:<8}{r.variable + ' ' + unit:<12}{r.rmse_model:>9.3f}{r.rmse_last:>9.3f}"
+                     f"{r.rmse_trend:>9.3f}{r.rmse_rw_drift:>10.3f}{extra:>11}{r.ratio_last:>12.2f}  {r.best_rmse:<16}")
     return "\n".join(lines)
 
 
-def plot_backtest(result: Backtest, variable: str = "burden") -> Figure:
-    """Actual vs model vs naive forecasts, one panel per country.
-
-    Args:
-        result: a :class:`Backtest`.
-        variable: "burden" (% of GDP) or "spending" (US$ bn, constant 2023 prices).
-    """
-    unit, factor = VARIABLES[variable]
-    fc = result.forecasts[result.forecasts["variable"] == variable]
-    countries = [c for c in result.params.countries if c in set(fc["country"])]
-    ncol = min(3, len(countries))
-    nrow = int(np.ceil(len(countries) / ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(4.4 * ncol, 3.3 * nrow + 0.9), layout="constrained",
-                             squeeze=False)
-    first, last = result.train
-    for ax, iso in zip(axes.flat, countries):
-        d = fc[fc["country"] == iso]
-        ax.axvspan(last, d["year"].max(), color="0.93", lw=0)
-        ax.plot(d["year"], d["actual"] * factor, "-o", color="black", ms=2.5, lw=1.4, label="actual (SIPRI)")
-        ax.plot(d["year"], d["model"] * factor, "-", color=COLORS.get(iso, "C0"), lw=2.0, label=LABELS["model"])
-        ax.plot(d["year"], d["last"] * factor, "--", color="0.45", lw=1.2, label=LABELS["last"])
-        ax.plot(d["year"], d["trend"] * factor, ":", color="0.2", lw=1.4, label=LABELS["trend"])
-        row = result.table[(result.table["country"] == iso) & (result.table["variable"] == variable)].iloc[0]
-        ax.set_title(f"{NAMES[iso]} ({iso}) — best: {row['best_rmse']}", fontsize=10)
-        ax.set_xlabel("Year")
-        ax.set_ylabel(unit)
-        ax.grid(alpha=0.3)
-    for ax in list(axes.flat)[len(countries):]:
-        ax.set_visible(False)
-    handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncol=4, fontsize=9)
-    what = "Military burden" if variable == "burden" else "Military spending"
-    fig.suptitle(f"Backtest: {what.lower()} ({unit}), calibrated {first}-{last} "
-                 f"({result.calibration.objective}), tested {last + 1}-{result.test[1]} (shaded)", fontsize=12)
-    return fig
+def format_summary(summary: pd.DataFrame) -> str:
+    """The rolling summary as fixed-width text."""
+    lines = [f"{'origin':<8}{'variable':<10}{'model/last (geo. mean)':>24}{'95% interval':>18}{'wins':>8}",
+             "-" * 68]
+    for r in summary.itertuples():
+        lines.append(f"{r.origin:<8}{r.variable:<10}{r.geo_ratio:>24.2f}{f'[{r.lo:.2f}, {r.hi:.2f}]':>18}"
+                     f"{f'{r.wins}/{r.countries}':>8}")
+    return "\n".join(lines)

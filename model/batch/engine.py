@@ -4,7 +4,7 @@ Two engines give identical tables (bit for bit) for the same parameters and seed
 
 * ``fast`` (default): the runs of a batch as arrays with a leading run axis: ``build_inputs`` once,
   then :func:`model.sim.dynamics.step` per year for every run together. Each run draws its shocks
-  exactly as a Mesa run does (ARCHITECTURE.md, "Randomness"): ``draw_noise(default_rng(seed), T, N)``.
+  exactly as a Mesa run does (docs/ARCHITECTURE.md, "Randomness"): ``draw_run(default_rng(seed), T, N)``.
 * ``mesa``: each run is an :class:`~model.sim.model.ArmsRaceModel` stepped by Mesa, its paths read
   from the DataCollector. Slow; it is the reference the fast engine is tested against.
 
@@ -30,7 +30,7 @@ import pyarrow as pa
 
 from model.errors import ParameterError
 from model.sim import dynamics
-from model.sim.inputs import GLOBALS, Inputs, build_inputs, draw_noise
+from model.sim.inputs import GLOBALS, build_inputs, draw_runs
 from model.sim.outcomes import summarise
 from model.sim.params import Params
 from model.sim.stability import response_radius
@@ -104,31 +104,31 @@ def simulate(base: Params, varied: Mapping[str, np.ndarray], seeds: np.ndarray, 
 
 
 def simulate_fast(base: Params, varied: Mapping[str, np.ndarray], seeds: np.ndarray) -> Paths:
-    """All runs at once through :func:`model.sim.dynamics.step` (arrays with a leading run axis)."""
+    """All runs at once through :func:`model.sim.dynamics.simulate` (arrays with a leading run axis)."""
     r = len(seeds)
-    x = build_inputs(base, _with_run_axis(base, varied, r))
-    n, steps = len(x.countries), len(x.years)
-    noise = None
-    # Zero noise scales make every shock exactly neutral (exp(0) = 1, 0 * z = 0), so skipping the
-    # draws changes no bit of the result and saves most of the time of deterministic sweeps.
-    if np.any(x.threat_noise != 0.0) or np.any(x.budget_noise != 0.0):
-        noise = np.empty((r, steps, 2, n))
-        for i, seed in enumerate(seeds):
-            noise[i] = draw_noise(np.random.default_rng(int(seed)), steps, n)
-    out = {v: np.empty((r, steps + 1, n)) for v in AGENT_VARS}
-    s = x.start_state()
-    _store(out, 0, s)
-    for k, year in enumerate(x.years):
-        s = dynamics.step(s, x, year, None if noise is None else noise[:, k])
-        _store(out, k + 1, s)
+    full = _with_run_axis(base, varied, r)
+    n, steps = len(base.countries), base["until"] - base["start_year"]
+    draws = None
+    # Zero noise scales make every shock exactly neutral (exp(0) = 1, 0 * z = 0) and switched-off
+    # coefficient / North Korea draws are never read, so skipping the draws changes no bit of the
+    # result and saves most of the time of deterministic sweeps.
+    if _needs_draws(base, full):
+        draws = draw_runs(seeds, steps, n)
+    x = build_inputs(base, full, draws)
+    values = dynamics.simulate(x, None if draws is None else draws.noise)
     years = np.arange(x.start_year, x.until + 1)
-    return Paths(years, x.countries, out, np.broadcast_to(x.burden_cap, (r, n)),
-                 response_radius(x, s))
+    end = dynamics.State(*(values[f][:, -1] for f in dynamics.State._fields))
+    return Paths(years, x.countries, {v: values[v] for v in AGENT_VARS}, np.broadcast_to(x.burden_cap, (r, n)),
+                 response_radius(x, end))
 
 
-def _store(out: dict[str, np.ndarray], k: int, s: dynamics.State) -> None:
-    for v in AGENT_VARS:
-        out[v][:, k] = getattr(s, v)
+def _needs_draws(base: Params, varied: Mapping[str, np.ndarray]) -> bool:
+    """True if any run has shocks or coefficient / North Korea draws switched on."""
+    for name in ("threat_noise", "budget_noise", "coefficient_draws", "prk_draws"):
+        values = varied[name] if name in varied else base[name]
+        if np.any(np.asarray(values, dtype=float) != 0.0):
+            return True
+    return False
 
 
 def _with_run_axis(base: Params, varied: Mapping[str, np.ndarray], r: int) -> dict[str, np.ndarray]:
@@ -211,6 +211,10 @@ def agents_table(p: Paths, run_ids: np.ndarray, variables: Sequence[str] = AGENT
     return agents_arrow(p, run_ids, variables).to_pandas()
 
 
-def inputs_of(base: Params, varied: Mapping[str, np.ndarray], r: int) -> Inputs:
+def inputs_of(base: Params, varied: Mapping[str, np.ndarray], seeds: np.ndarray) -> dynamics.Inputs:
     """The fast engine's inputs for a batch (for diagnostics and benchmarks)."""
-    return build_inputs(base, _with_run_axis(base, varied, r))
+    full = _with_run_axis(base, varied, len(seeds))
+    draws = None
+    if _needs_draws(base, full):
+        draws = draw_runs(seeds, base["until"] - base["start_year"], len(base.countries))
+    return build_inputs(base, full, draws)

@@ -79,6 +79,19 @@ def _first_existing(p: Path) -> Path:
     return p
 
 
+def atomic_write_text(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary sibling and a rename: never half-written."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
 def write_table(df: pd.DataFrame, folder: Path, stem: str, csv: bool = True) -> list[Path]:
     """Write ``df`` as ``stem.parquet`` (and ``stem.csv``) in ``folder``; returns the paths."""
     paths = [folder / f"{stem}.parquet"]

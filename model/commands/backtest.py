@@ -1,70 +1,88 @@
-"""``armsrace backtest``: calibrate on the years up to YEAR, forecast the years after, score vs naive forecasts."""
+"""``armsrace backtest``: the scenario model forecast from one origin, or from rolling origins, vs naive forecasts."""
 
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
-
-import matplotlib.pyplot as plt
-
-from model.analysis.backtest import backtest, format_table, plot_backtest
-from model.analysis.calibrate import DEFAULT_TRAIN, OBJECTIVES, coefficient_table, to_toml
-from model.batch.store import metadata, staged_output, write_json
 
 ORDER = 90
 
 HELP = """\
-Calibrate the model on SIPRI burdens from --train-start to --train-until (see 'armsrace calibrate'),
-start it from the observed state of --train-until, simulate to --test-until without noise, and
-compare burden and spending with the data and with two naive forecasts from the training years:
-the last value carried forward and a linear trend. Writes, in --out:
-  backtest.csv          per country and variable: RMSE (burden in percentage points of GDP, spending
-                        in US$ bn, constant 2023 prices) and MAPE (%) of model, last value and trend,
-                        and which forecast wins (best_rmse, best_mape)
-  forecasts.csv         year, country, variable, actual, model, last, trend
-  coefficients.csv      the calibrated coefficients with standard errors and fit statistics
-  calibrated.toml       the calibrated scenario that was simulated
-  backtest_burden.png, backtest_spending.png   actual vs forecasts, one panel per country
-  metadata.json"""
+Estimate the decision rule on the years up to an origin (see 'armsrace calibrate'), run the
+scenario model itself -- the same parameters and anchoring that run the scenarios -- from the
+observed state of the origin to --test-until without shocks, and score burden and spending
+against the data and naive forecasts made from the years up to the origin: the last value, a
+linear trend and a random walk with drift (last 10 years), and for spending the last burden
+times the model's own GDP path. Writes, in --out:
+  backtest.csv         per country and variable (and origin): RMSE (burden in pp of GDP, spending in
+                       US$ bn, constant 2023 prices) and MAPE (%) of each forecast, ratio_last
+                       (RMSE model / RMSE last value), best_rmse
+  forecasts.csv        year, country, variable, actual and each forecast (one origin)
+  summary.csv          (rolling) per origin and overall: geometric mean of ratio_last over countries
+                       with a bootstrap 95% interval, and the model's wins
+  coefficients.csv     the estimate at the (last) origin
+  backtest_burden.png, backtest_spending.png (one origin) or backtest_rolling.png (rolling)
+  metadata.json
+Give --train-until YEAR for one origin, or --rolling [FIRST-LAST] for every origin (2005-2016)."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("backtest", help="out-of-sample check of the calibrated model against naive forecasts",
+    p = sub.add_parser("backtest", help="out-of-sample check of the scenario model against naive forecasts",
                        description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--train-until", type=int, required=True, metavar="YEAR",
-                   help="last training year; the forecast starts from its observed state")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--train-until", type=int, metavar="YEAR",
+                      help="the origin: last training year; the forecast starts from its observed state")
+    what.add_argument("--rolling", nargs="?", const="2005-2016", metavar="FIRST-LAST",
+                      help="every origin from FIRST to LAST (default 2005-2016)")
     p.add_argument("--test-until", type=int, default=2024, metavar="YEAR",
                    help="last test year (default: %(default)s, the last SIPRI year)")
-    p.add_argument("--train-start", type=int, default=DEFAULT_TRAIN[0], metavar="YEAR",
-                   help="first training year (default: %(default)s)")
-    p.add_argument("--objective", choices=OBJECTIVES, default="one-step",
-                   help="calibration objective (default: %(default)s; see 'armsrace calibrate --help')")
+    p.add_argument("--train-start", type=int, default=1993, metavar="YEAR",
+                   help="first year of every estimation sample (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the bootstrap intervals (default 0)")
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
-                   help="output folder (default: results/backtest-<train-until>)")
+                   help="output folder (default: results/backtest-<train-until> or results/backtest-rolling)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    out = args.out or Path("results") / f"backtest-{args.train_until}"
+    import time
+
+    from model.analysis import backtest as bt
+    from model.batch.store import metadata, staged_output, write_json
+    from model.charts.backtest import plot_backtest, plot_rolling
+    from model.commands.calibrate import parse_years
+    from model.sim.params import check_seed
+
+    seed = check_seed(args.seed, "--seed")
     t0 = time.perf_counter()
-    with staged_output(out) as stage:
-        result = backtest(args.train_until, args.test_until, args.train_start, objective=args.objective)
-        result.table.to_csv(stage / "backtest.csv", index=False)
-        result.forecasts.to_csv(stage / "forecasts.csv", index=False)
-        coefficient_table(result.calibration).to_csv(stage / "coefficients.csv")
-        command = "armsrace backtest " + " ".join(
-            f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()
-            if k in ("train_until", "test_until", "train_start", "objective"))
-        (stage / "calibrated.toml").write_text(to_toml(result.calibration, command))
-        for var in ("burden", "spending"):
-            fig = plot_backtest(result, var)
-            fig.savefig(stage / f"backtest_{var}.png", dpi=120)
-            plt.close(fig)
-        write_json(metadata(train=list(result.train), test=list(result.test), objective=args.objective,
-                            parameters=result.params.values), stage / "metadata.json")
-    print(f"Backtest: trained {result.train[0]}-{result.train[1]} ({args.objective}), tested "
-          f"{result.test[0]}-{result.test[1]}; North Korea not scored (no SIPRI series).")
-    print(format_table(result.table))
+    if args.rolling:
+        first, last = parse_years(args.rolling, "--rolling")
+        out = args.out or Path("results") / "backtest-rolling"
+        with staged_output(out) as stage:
+            result = bt.rolling(tuple(range(first, last + 1)), args.test_until, args.train_start, seed=seed,
+                                progress=True)
+            result.table.to_csv(stage / "backtest.csv", index=False)
+            result.summary.to_csv(stage / "summary.csv", index=False)
+            result.results[-1].calibration.coefficient_table().to_csv(stage / "coefficients.csv", index=False)
+            plot_rolling(result).savefig(stage / "backtest_rolling.png", dpi=120)
+            write_json(metadata(origins=[first, last], test_until=args.test_until, train_start=args.train_start,
+                                seed=seed), stage / "metadata.json")
+        print(f"Rolling backtest of the scenario model, origins {first}-{last}, scored to {args.test_until}; "
+              f"North Korea not scored (no SIPRI series).")
+        print(bt.format_summary(result.summary))
+    else:
+        out = args.out or Path("results") / f"backtest-{args.train_until}"
+        with staged_output(out) as stage:
+            result = bt.backtest(args.train_until, args.test_until, args.train_start)
+            result.table.to_csv(stage / "backtest.csv", index=False)
+            result.forecasts.to_csv(stage / "forecasts.csv", index=False)
+            result.calibration.coefficient_table().to_csv(stage / "coefficients.csv", index=False)
+            for var in ("burden", "spending"):
+                plot_backtest(result, var).savefig(stage / f"backtest_{var}.png", dpi=120)
+            write_json(metadata(train=list(result.train), test=list(result.test), parameters=result.params.values),
+                       stage / "metadata.json")
+        print(f"Backtest from {result.origin}: estimated {result.train[0]}-{result.train[1]}, scored "
+              f"{result.test[0]}-{result.test[1]}; North Korea not scored (no SIPRI series).")
+        print(bt.format_table(result.table))
     print(f"{time.perf_counter() - t0:.1f} s; wrote {out}/")
     return 0

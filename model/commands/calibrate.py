@@ -1,30 +1,34 @@
-"""``armsrace calibrate``: fit the response coefficients to the SIPRI history, write a scenario file."""
+"""``armsrace calibrate``: estimate the decision rule on the SIPRI panel; write the estimates with their covariance."""
 
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
-
-from model.analysis.calibrate import DEFAULT_TRAIN, OBJECTIVES, calibrate, coefficient_table, write_scenario
-from model.batch.store import check_writable
-from model.errors import OutputError
 
 ORDER = 80
 
 HELP = """\
-Fit each country's threat sensitivity, adjustment speed, drift and intercept (baseline burden,
-anchoring off) to its SIPRI burden history by bounded least squares, and write the calibrated set
-as a scenario file (same format as experiments/scenarios/*.toml) with the fit statistics in its
-comments. Objective 'one-step' (default): each year is predicted by one model year started from
-the observed state of the year before. North Korea has no SIPRI series: it is not fitted.
+Estimate the decision rule from the SIPRI panel of the six countries with a series (North Korea
+has none): the partial-adjustment demand for military expenditure
 
-Run the result with:  armsrace run --scenario results/calibrated.toml
-(copy it to experiments/scenarios/ to list it among the shipped scenarios)."""
+    b_it = a_i + rho b_i,t-1 + beta threat_it + phi support_it + e_it
+
+pooled with country effects (linearmodels PanelOLS), Driscoll-Kraay standard errors. Threat is
+the log of hostility-weighted rival spending in the theatre, support log(1 + credible allied
+spending), both computed by the model from the observed year before (docs/MODEL.md). Writes, in
+--out (default results/calibration):
+  estimates.toml      coefficients, standard errors, covariance, long-run values, country effects,
+                      fit and provenance (the file the model reads, see --install)
+  coefficients.csv    one row per coefficient: value, se, t, long-run value and se, what identifies it
+  covariance.csv      Driscoll-Kraay covariance of (rho, beta, phi)
+  regression.csv      the regression data (country, year, b, b_lag, threat, support)
+  metadata.json
+With --install, also replaces model/data/estimates.toml, which every run's defaults and
+coefficient draws read (sweeps then refuse to --resume across the change)."""
 
 
 def parse_years(text: str, option: str) -> tuple[int, int]:
-    """``"1995-2014"`` -> (1995, 2014); UsageError otherwise."""
+    """``"1993-2024"`` -> (1993, 2024); UsageError otherwise."""
     from model.errors import UsageError
 
     first, sep, last = text.partition("-")
@@ -34,40 +38,49 @@ def parse_years(text: str, option: str) -> tuple[int, int]:
         a = b = None
     if not sep or a is None or b <= a:
         raise UsageError(f"The {option!r} option must look like FIRST-LAST with FIRST < LAST, "
-                         f"e.g. 1995-2014. Got {text!r} instead.")
+                         f"e.g. 1993-2024. Got {text!r} instead.")
     return a, b
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("calibrate", help="fit response coefficients to the SIPRI history (scenario file)",
+    p = sub.add_parser("calibrate", help="estimate the decision rule on the SIPRI panel (with its covariance)",
                        description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--train", default=f"{DEFAULT_TRAIN[0]}-{DEFAULT_TRAIN[1]}", metavar="FIRST-LAST",
-                   help="fitted years, inclusive (default: %(default)s); the calibrated scenario starts in LAST")
-    p.add_argument("--objective", choices=OBJECTIVES, default="one-step",
-                   help="one-step: predict each year from the observed year before (default); free-run: "
-                        "simulate each country through the window, the others observed")
-    p.add_argument("--out", type=Path, default=Path("results") / "calibrated.toml", metavar="FILE",
-                   help="scenario file to write (default: %(default)s)")
+    p.add_argument("--sample", "--train", dest="sample", default="1993-2024", metavar="FIRST-LAST",
+                   help="years of the dependent variable, inclusive (default: %(default)s)")
+    p.add_argument("--out", type=Path, default=Path("results") / "calibration", metavar="DIR",
+                   help="output folder (default: %(default)s)")
+    p.add_argument("--install", action="store_true",
+                   help="also replace model/data/estimates.toml (what every run reads)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    train = parse_years(args.train, "--train")
-    out = Path(args.out)
-    if out.is_dir():
-        raise OutputError(f"The '--out' file {str(out)!r} is a folder.")
-    check_writable(out.parent, "--out")
+    import time
+
+    from model.analysis.calibrate import calibrate
+    from model.batch.store import atomic_write_text, metadata, staged_output, write_json
+    from model.sim.params import ESTIMATES_FILE
+
+    sample = parse_years(args.sample, "--sample")
     t0 = time.perf_counter()
-    cal = calibrate(train=train, objective=args.objective)
-    write_scenario(cal, out)
-    table = coefficient_table(cal)
-    print(f"Calibrated {train[0]}-{train[1]} ({args.objective}) in {time.perf_counter() - t0:.1f} s; "
-          f"North Korea not fitted (no SIPRI series).")
-    print(f"{'':5}{'intercept':>10}{'threat_s':>10}{'speed':>8}{'drift':>10}"
-          f"{'RMSE pp':>9}{'no-chg':>8}{'R2':>7}{'R2 chg':>8}")
-    for iso, r in table.iterrows():
-        print(f"{iso:<5}{r['baseline_burden']:>10.4f}{r['threat_sensitivity']:>10.4f}"
-              f"{r['adjustment_speed']:>8.3f}{r['drift']:>10.5f}{r['rmse_pp']:>9.3f}"
-              f"{r['rmse_persistence_pp']:>8.3f}{r['r2_level']:>7.2f}{r['r2_change']:>8.2f}")
-    print(f"wrote {out}")
+    cal = calibrate(sample)
+    command = f"armsrace calibrate --sample {sample[0]}-{sample[1]}"
+    with staged_output(args.out) as stage:
+        (stage / "estimates.toml").write_text(cal.to_toml(command))
+        table = cal.coefficient_table()
+        table.to_csv(stage / "coefficients.csv", index=False)
+        cal.estimate.cov.to_csv(stage / "covariance.csv")
+        cal.data.reset_index().to_csv(stage / "regression.csv", index=False)
+        write_json(metadata(sample=list(sample), countries=list(cal.countries)), stage / "metadata.json")
+    if args.install:
+        atomic_write_text(ESTIMATES_FILE, cal.to_toml(command + " --install"))
+    e = cal.estimate
+    print(f"Estimated {sample[0]}-{sample[1]} ({e.nobs} country-years, {len(cal.countries)} countries; "
+          f"North Korea has no series) in {time.perf_counter() - t0:.1f} s. Within R2 {e.r2_within:.2f}, "
+          f"residual sd {100 * e.resid_sd:.2f} pp.")
+    print(f"{'coef':<6}{'value':>11}{'se (DK)':>11}{'t':>7}   {'long run':<20}{'value':>9}{'se':>9}")
+    for r in table.itertuples():
+        print(f"{r.coefficient:<6}{r.value:>11.5f}{r.se:>11.5f}{r.t:>7.2f}   "
+              f"{r.long_run:<20}{r.long_run_value:>9.4f}{r.long_run_se:>9.4f}")
+    print(f"wrote {args.out}/" + (f" and {ESTIMATES_FILE}" if args.install else ""))
     return 0

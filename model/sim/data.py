@@ -100,13 +100,15 @@ def initial_capability(spending: np.ndarray, depreciation: np.ndarray | float) -
     year only, like North Korea, starts at s / d).
 
     Args:
-        spending: observed spending, oldest first (US$ bn).
-        depreciation: rate(s) d, any shape.
+        spending: observed spending, oldest first (US$ bn), ``(..., L)``.
+        depreciation: rate(s) d, broadcastable against ``spending[..., 0]``.
 
     Returns:
-        Capability with the shape of ``depreciation``.
+        Capability with the broadcast shape of ``depreciation`` and ``spending[..., 0]``.
     """
     d = np.asarray(depreciation, dtype=float)
-    ages = np.arange(len(spending))[::-1]
+    spending = np.asarray(spending, dtype=float)
+    length = spending.shape[-1]
+    ages = np.arange(length)[::-1]
     stock = ((1 - d[..., None]) ** ages * spending).sum(axis=-1)
-    return stock + (1 - d) ** len(spending) * spending[0] / d
+    return stock + (1 - d) ** length * spending[..., 0] / d

@@ -1,22 +1,38 @@
 """The model's equations: pure numpy functions over arrays with any leading batch shape.
 
-This module is the only place the dynamics are written. Two drivers call it: the Mesa agents
-(:mod:`model.sim.agents`, one country at a time, for meaning and the browser view) and the batch
-engine (thousands of runs at once, via :func:`step`). Arrays hold countries on the last axis
-(``(..., N)``) and relations on the last two (``(..., N, N)``, observer x source); global
-parameters arrive with a trailing axis of length 1 so that they broadcast against countries.
+This module is the only place the dynamics are written (docs/MODEL.md gives them as formulas).
+Two drivers call it: the Mesa agents (:mod:`model.sim.agents`, one country at a time, for meaning
+and the browser view) and the batch engine (thousands of runs at once, through :func:`simulate`).
+Arrays hold countries on the last axis (``(..., N)``) and relations on the last two
+(``(..., N, N)``, observer x source); global parameters arrive with a trailing axis of length 1
+so that they broadcast against countries.
 
-One step is one fiscal year (MODEL.md): perception, pressure, decision, economy. Units: burden is
-a share of GDP (0.02 = 2%), spending, GDP and capability are US$ bn at constant 2023 prices,
-threat is dimensionless (hostile over friendly capability in the ``ratio`` model; weighted rival
-burdens in the ``linear`` Richardson model), pressure is in burden points (share of GDP).
+One step is one fiscal year; every country decides on last year's state of the others:
+
+1. perception -- threat from the hostility-weighted *spending* of potential enemies in the
+   theatre (``log`` model: ``log(1 + ...)``, after the demand-for-military-expenditure literature,
+   Dunne, Perlo-Freeman & Smith 2008; ``linear`` model: Richardson's weighted rival burdens);
+   support from credible allied spending (``log(1 + ...)``: the free-riding term of Olson &
+   Zeckhauser 1966);
+2. pressure -- the US demand above the historical 2% expectation;
+3. decision -- partial adjustment of the burden toward a desired level that rises with threat,
+   support and pressure, within floors, caps and the largest yearly change;
+4. economy -- GDP grows, spending = burden x GDP, capability by perpetual inventory.
+
+Units: burden is a share of GDP (0.02 = 2%); spending, GDP and capability are US$ bn at constant
+2023 prices; threat is US$ bn of hostility-weighted rival spending (log model; the decision reads
+its logarithm) or a weighted sum of rival burdens (linear model); pressure is in burden points.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import numpy as np
+
+REFERENCE_DEMAND = 0.02
+"""The historical US expectation of its allies (absorbed by the intercepts): only more adds pressure."""
 
 
 def weighted_sum(weights: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -33,7 +49,101 @@ def weighted_sum(weights: np.ndarray, values: np.ndarray) -> np.ndarray:
     return (weights * values[..., None, :]).sum(axis=-1)
 
 
-# --- schedules ---------------------------------------------------------------------------------
+# --- inputs and the year schedule ------------------------------------------------------------------
+
+@dataclass
+class Inputs:
+    """Everything the dynamics read: arrays with leading batch shape ``B`` (:func:`model.sim.inputs.build_inputs`).
+
+    Per-country arrays are ``B + (N,)``, relations ``(N, N)`` or ``B + (N, N)``, globals ``B + (1,)``.
+    Units as in the parameter declarations (:mod:`model.sim.params`).
+    """
+
+    countries: tuple[str, ...]
+    start_year: int
+    until: int
+    linear: bool
+    batch_shape: tuple[int, ...]
+    # per country: the decision rule
+    speed: np.ndarray
+    sensitivity: np.ndarray
+    ally_response: np.ndarray
+    response: np.ndarray
+    saturation: np.ndarray
+    fiscal_drag: np.ndarray
+    debt: np.ndarray
+    backlash_gain: np.ndarray
+    shifting: np.ndarray
+    exo_threat: np.ndarray
+    # per country: structure and limits
+    theatre_share: np.ndarray
+    burden_floor: np.ndarray
+    burden_cap: np.ndarray
+    max_change: np.ndarray
+    floor_target: np.ndarray
+    floor_year: np.ndarray
+    growth: np.ndarray
+    # globals
+    us_demand: np.ndarray
+    us_demand_start: np.ndarray
+    us_demand_year: np.ndarray
+    insistence: np.ndarray
+    credibility: np.ndarray
+    credibility_shock_year: np.ndarray
+    credibility_after: np.ndarray
+    partnership: np.ndarray
+    hostility_scale: np.ndarray
+    counterattack: np.ndarray
+    counterattack_year: np.ndarray
+    counterattack_boost: np.ndarray
+    nato_europe_target: np.ndarray
+    nato_europe_year: np.ndarray
+    nato_europe_start: np.ndarray
+    threat_noise: np.ndarray
+    budget_noise: np.ndarray
+    depreciation: np.ndarray
+    backlash_decay: np.ndarray
+    crowding_out: np.ndarray
+    # relations
+    hostility: np.ndarray
+    is_ally: np.ndarray
+    is_japan: np.ndarray
+    alliance: np.ndarray
+    partners: np.ndarray
+    lead: np.ndarray
+    # start state and what is derived from it
+    burden0: np.ndarray
+    gdp0: np.ndarray
+    capability0: np.ndarray
+    intercept: np.ndarray
+    compliance: np.ndarray
+    threat_ref: np.ndarray
+
+    @property
+    def years(self) -> range:
+        """The simulated years (the start year is the observed state)."""
+        return range(self.start_year + 1, self.until + 1)
+
+    def replace(self, **changes) -> Inputs:
+        return replace(self, **changes)
+
+
+class Schedule(NamedTuple):
+    """Values that depend on the year, each broadcastable against ``(..., N)`` (or ``(..., N, N)``)."""
+
+    demand: np.ndarray
+    """Burden the US demands of its allies (share of GDP), ``B + (1,)``."""
+    credibility: np.ndarray
+    """Credibility of US protection, ``B + (1,)``."""
+    support: np.ndarray
+    """Weights of friendly spending (observer x source), ``B + (N, N)``."""
+    doctrine: np.ndarray
+    """Multiplier on each country's spending as its rivals see it (Japan's strike doctrine), ``B + (N,)``."""
+    floor: np.ndarray
+    """Legislated burden floor (share of GDP, 0 = none), ``B + (N,)``."""
+    exo: np.ndarray
+    """Threat from outside the theatre (log points), ``B + (N,)``."""
+
 
 def ramp(year: int, start: np.ndarray, end: np.ndarray, v0: np.ndarray, v1: np.ndarray) -> np.ndarray:
     """Linear path from ``v0`` (up to ``start``) to ``v1`` (from ``end`` on)."""
@@ -43,10 +153,9 @@ def ramp(year: int, start: np.ndarray, end: np.ndarray, v0: np.ndarray, v1: np.n
     return v0 + frac * (v1 - v0)
 
 
-def us_demand(year: int, demand: np.ndarray, start: np.ndarray, full: np.ndarray,
-              reference: float) -> np.ndarray:
-    """Burden the US demands of its allies in ``year``: ``reference`` ramping to ``demand``."""
-    return ramp(year, start, full, reference, demand)
+def us_demand(year: int, demand: np.ndarray, start: np.ndarray, full: np.ndarray) -> np.ndarray:
+    """Burden the US demands of its allies in ``year``: the 2% reference ramping to ``demand``."""
+    return ramp(year, start, full, REFERENCE_DEMAND, demand)
 
 
 def credibility(year: int, level: np.ndarray, shock_year: np.ndarray, after: np.ndarray) -> np.ndarray:
@@ -56,7 +165,7 @@ def credibility(year: int, level: np.ndarray, shock_year: np.ndarray, after: np.
 
 def legislated_floor(year: int, start_year: int, burden0: np.ndarray, target: np.ndarray,
                      target_year: np.ndarray) -> np.ndarray:
-    """A legislated burden floor rising from the start burden to ``target`` by ``target_year``.
+    """A legislated burden floor rising from the start burden to ``target`` (SIPRI basis) by ``target_year``.
 
     A zero target, or one below the start burden, sets no floor (returns 0).
     """
@@ -66,85 +175,121 @@ def legislated_floor(year: int, start_year: int, burden0: np.ndarray, target: np
 
 def exogenous_threat(year: int, weight: np.ndarray, target: np.ndarray, target_year: np.ndarray,
                      start: np.ndarray) -> np.ndarray:
-    """Threat from outside the theatre: ``weight`` times NATO Europe's burden path relative to 2024."""
+    """Threat from outside the theatre (log points): ``weight`` x NATO Europe's relative burden rise since 2024."""
     path = ramp(year, 2024, target_year, start, target)
-    return weight * path / start
+    return weight * (path / start - 1.0)
 
 
-def support_matrix(alliance: np.ndarray, partners: np.ndarray, cred: np.ndarray,
-                   partnership: np.ndarray) -> np.ndarray:
-    """Weights with which each observer counts each country's capability on its side.
+def support_weights(alliance: np.ndarray, is_ally: np.ndarray, lead: np.ndarray, partners: np.ndarray,
+                    cred: np.ndarray, partnership: np.ndarray) -> np.ndarray:
+    """Weights with which each observer counts each country's spending as support (observer x source).
 
-    Args:
-        alliance: (N, N) 0/1, US alliance ties (symmetric).
-        partners: (N, N) 0/1, partnership among the rivals (symmetric).
-        cred: (..., 1) credibility of US protection.
-        partnership: (..., 1) partnership weight.
+    An ally counts US spending with the credibility of US protection; the US counts its allies'
+    spending fully; the rivals count each other's with the partnership weight.
 
     Returns:
-        (..., N, N) with ones on the diagonal (own capability counts fully).
+        ``B + (N, N)`` with a zero diagonal.
     """
-    n = alliance.shape[-1]
-    return np.eye(n) + cred[..., None] * alliance + partnership[..., None] * partners
+    return (cred[..., None] * alliance * is_ally[..., :, None] + lead
+            + partnership[..., None] * partners)
+
+
+def schedule(x: Inputs, year: int) -> Schedule:
+    """The year's schedule of ``x``: US demand, credibility and support, doctrine, floors, Europe."""
+    demand = us_demand(year, x.us_demand, x.us_demand_start, x.us_demand_year)
+    cred = credibility(year, x.credibility, x.credibility_shock_year, x.credibility_after)
+    support = support_weights(x.alliance, x.is_ally, x.lead, x.partners, cred, x.partnership)
+    active = x.counterattack * (year >= x.counterattack_year)
+    doctrine = 1.0 + x.is_japan * active * x.counterattack_boost
+    floor = legislated_floor(year, x.start_year, x.burden0, x.floor_target, x.floor_year)
+    exo = exogenous_threat(year, x.exo_threat, x.nato_europe_target, x.nato_europe_year, x.nato_europe_start)
+    return Schedule(demand, cred, support, doctrine, floor, exo)
 
 
 # --- the four phases of a year -------------------------------------------------------------------
 
-def projections(burden: np.ndarray, capability: np.ndarray, theatre_share: np.ndarray,
-                doctrine: np.ndarray, linear: bool) -> tuple[np.ndarray, np.ndarray]:
-    """What each country projects: (as a threat to others, as support to friends), ``(..., N)`` each.
-
-    Ratio model: capability in theatre, the threatening side multiplied by the doctrine factor.
-    Linear (Richardson) model: the burden itself, on both sides.
-    """
-    if linear:
-        return burden, burden
-    friendly = theatre_share * capability
-    return doctrine * friendly, friendly
-
-
-def perceived_threat(hostility: np.ndarray, support: np.ndarray, hostile_projection: np.ndarray,
-                     friendly_projection: np.ndarray, hostility_scale: np.ndarray, exo: np.ndarray,
+def hostile_quantity(hostility: np.ndarray, hostility_scale: np.ndarray, burden: np.ndarray,
+                     spending: np.ndarray, theatre_share: np.ndarray, doctrine: np.ndarray,
                      linear: bool) -> np.ndarray:
-    """Threat perceived by each observer (phase 1, perception).
+    """What threatens each observer (phase 1): hostility-weighted rival spending in theatre.
 
-    ``ratio`` model: hostile capability weighed by hostility over own plus credible allied
-    capability, plus exogenous threat. ``linear`` (Richardson) model: hostility-weighted sum of
-    the sources' projections (their burdens), plus exogenous threat.
+    Log model: ``sum_j h_ij * theatre_j * doctrine_j * spending_j`` (US$ bn; a country's strike
+    doctrine multiplies how its spending looks to its rivals). Linear (Richardson) model:
+    ``sum_j h_ij * burden_j``. Both times ``hostility_scale``.
 
     Args:
-        hostility: (..., M, N) hostility of each observer toward each source, in [0, 1].
-        support: (..., M, N) weights of friendly capability (see :func:`support_matrix`).
-        hostile_projection: (..., N) capability as it threatens others (theatre share x doctrine
-            multiplier x capability), or burdens in the linear model.
-        friendly_projection: (..., N) capability in theatre (theatre share x capability).
-        hostility_scale: (..., 1) multiplier on hostility.
-        exo: (..., M) exogenous threat.
-        linear: use the linear (Richardson) form.
+        hostility: ``(..., M, N)`` hostility of each observer toward each source, in [0, 1].
+        hostility_scale: ``(..., 1)``.
+        burden, spending, theatre_share, doctrine: ``(..., N)`` per source.
+        linear: the Richardson form.
 
     Returns:
-        (..., M) perceived threat.
+        ``(..., M)``.
     """
-    hostile = hostility_scale * weighted_sum(hostility, hostile_projection)
+    projected = burden if linear else theatre_share * doctrine * spending
+    return hostility_scale * weighted_sum(hostility, projected)
+
+
+def perceived_threat(hostile: np.ndarray, exo: np.ndarray, linear: bool) -> np.ndarray:
+    """Threat as the decision reads it: ``log(1 + hostile) + exo`` (log model) or ``hostile + exo`` (linear).
+
+    The 1 (US$ bn) keeps a country without rivals at zero threat; against rival spending of tens or
+    hundreds of US$ bn it changes nothing.
+    """
     if linear:
         return hostile + exo
-    return hostile / weighted_sum(support, friendly_projection) + exo
+    return np.log(1.0 + hostile) + exo
+
+
+def threat_level(threat: np.ndarray, linear: bool) -> np.ndarray:
+    """The reported threat (US$ bn of hostile spending in the log model; the linear threat unchanged)."""
+    return threat if linear else np.exp(threat) - 1.0
+
+
+def saturate(threat: np.ndarray, reference: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Threat that saturates around ``reference`` at ``scale`` (deterrence); ``scale`` 0: unchanged.
+
+    ``reference + scale * tanh((threat - reference) / scale)``: equal to ``threat`` near the
+    reference, never more than ``scale`` above (or below) it, and increasing in ``threat``.
+    """
+    safe = np.where(scale > 0, scale, 1.0)
+    bounded = reference + safe * _tanh((threat - reference) / safe)
+    return np.where(scale > 0, bounded, threat)
+
+
+def _tanh(u: np.ndarray) -> np.ndarray:
+    """tanh through exp: numpy's SIMD tanh/log1p/expm1 may differ in the last bit between contiguous
+    and strided arrays, which would break the bit-for-bit agreement of the two drivers; exp and log do not."""
+    with np.errstate(over="ignore"):
+        return 1.0 - 2.0 / (np.exp(2.0 * u) + 1.0)
+
+
+def allied_support(weights: np.ndarray, burden: np.ndarray, spending: np.ndarray,
+                   theatre_share: np.ndarray, linear: bool) -> np.ndarray:
+    """Support each observer counts on (phase 1): ``log(1 + sum_j w_ij theatre_j spending_j)``.
+
+    ``weights`` are :func:`support_weights` (``(..., M, N)``); the 1 (US$ bn) keeps the term at 0
+    for a country without friends. Linear model: ``sum_j w_ij burden_j``.
+    """
+    if linear:
+        return weighted_sum(weights, burden)
+    return np.log(1.0 + weighted_sum(weights, theatre_share * spending))
 
 
 def alliance_pressure(is_ally: np.ndarray, insistence: np.ndarray, demand: np.ndarray,
                       burden: np.ndarray) -> np.ndarray:
-    """Pressure each ally feels (phase 2): insistence times the shortfall of its burden from the demand."""
-    return is_ally * insistence * np.maximum(demand - burden, 0.0)
+    """Pressure each ally feels (phase 2): insistence times the US demand above both its burden and
+    the historical 2% expectation (what the decision responds to; see :func:`desired_burden`)."""
+    return is_ally * insistence * np.maximum(demand - np.maximum(burden, REFERENCE_DEMAND), 0.0)
 
 
 def compliance(is_ally: np.ndarray, response: np.ndarray, insistence: np.ndarray) -> np.ndarray:
-    """Share of the gap between the US demand and its own preference that an ally's desire closes.
+    """Share of a new US demand that an ally's desired burden meets.
 
     With pressure response ``r`` (desired burden per unit of felt pressure) and insistence ``k``,
     the burden at which felt pressure ``k (D - b)`` and the response balance, ``b = own + r k (D - b)``,
     is ``own + c (D - own)`` with ``c = r k / (1 + r k)``. Aiming at that balance directly, rather
-    than reacting to this year's shortfall, keeps a strongly pressed ally from overshooting and
-    oscillating around it.
+    than reacting to this year's shortfall, keeps a strongly pressed ally from overshooting.
     """
     rk = response * insistence
     return is_ally * rk / (1.0 + rk)
@@ -161,23 +306,24 @@ def allied_added_burden(lead: np.ndarray, burden: np.ndarray, burden0: np.ndarra
     return weighted_sum(lead, np.maximum(burden - burden0, 0.0) * gdp) / own_gdp
 
 
-def desired_burden(baseline: np.ndarray, sensitivity: np.ndarray, threat: np.ndarray,
-                   compliance: np.ndarray, demand: np.ndarray, shifting: np.ndarray,
-                   allied_added: np.ndarray) -> np.ndarray:
+def desired_burden(intercept: np.ndarray, sensitivity: np.ndarray, threat: np.ndarray,
+                   ally_response: np.ndarray, support: np.ndarray, compliance: np.ndarray,
+                   demand: np.ndarray, shifting: np.ndarray, allied_added: np.ndarray) -> np.ndarray:
     """Burden each country would like (phase 3).
 
-    Its own preference rises with threat (and, for the leader, falls as allies add burden); an
-    ally's desire then moves a share ``compliance`` of the way from that preference up to the US
-    demand (see :func:`compliance`). Never below its own preference.
+    Its own preference is ``intercept + sensitivity * threat + ally_response * support`` (less,
+    for the leader, ``shifting`` x the allies' added burden); an ally's desire then meets a share
+    ``compliance`` of the US demand above both its preference and the historical 2% expectation
+    (which the estimated intercepts already contain).
     """
-    own = baseline + sensitivity * threat - shifting * allied_added
-    return own + compliance * np.maximum(demand - own, 0.0)
+    own = intercept + sensitivity * threat + ally_response * support - shifting * allied_added
+    return own + compliance * np.maximum(demand - np.maximum(own, REFERENCE_DEMAND), 0.0)
 
 
 def decide(burden: np.ndarray, desired: np.ndarray, speed: np.ndarray, fiscal_drag: np.ndarray,
            debt: np.ndarray, backlash: np.ndarray, max_change: np.ndarray, lower: np.ndarray,
            cap: np.ndarray, shock: np.ndarray) -> np.ndarray:
-    """Next year's burden (phase 3, decision).
+    """Next year's burden (phase 3, decision): partial adjustment toward ``desired``.
 
     The burden moves toward ``desired`` at ``speed``; increases are slowed by fiscal strain
     (``1 + fiscal_drag * debt``) and backlash; the change (plus ``shock``) is bounded by
@@ -211,64 +357,130 @@ def accumulate(capability: np.ndarray, spending: np.ndarray, depreciation: np.nd
     return (1.0 - depreciation) * capability + spending
 
 
-# --- a whole year for whole arrays (the batch engine's entry point) ------------------------------
-
-class State(NamedTuple):
-    """Model state, each field ``(..., N)``."""
-
-    burden: np.ndarray
-    gdp: np.ndarray
-    spending: np.ndarray
-    capability: np.ndarray
-    threat: np.ndarray
-    pressure: np.ndarray
-    backlash: np.ndarray
-
-
-def step(state: State, x, year: int, noise: np.ndarray | None) -> State:
-    """Advance every run in the batch by one year.
-
-    Args:
-        state: current state, fields ``(..., N)``.
-        x: :class:`model.sim.inputs.Inputs` with the same leading shape.
-        year: the year being simulated.
-        noise: ``(..., 2, N)`` standard normal draws for this year (threat, budget) or None.
-
-    Returns:
-        The state at the end of ``year``.
-    """
-    sched = x.schedule(year)
-    hostile, friendly = projections(state.burden, state.capability, x.theatre_share, sched.doctrine,
-                                    x.linear)
-    threat = perceived_threat(x.hostility, sched.support, hostile, friendly, x.hostility_scale,
-                              sched.exo, x.linear)
-    threat_shock, budget_shock = _shocks(x, state.burden, noise)
-    threat = threat * threat_shock
-    pressure = alliance_pressure(x.is_ally, x.insistence, sched.demand, state.burden)
-    added = allied_added_burden(x.lead, state.burden, x.burden0, state.gdp, state.gdp)
-    desired = desired_burden(sched.baseline, x.sensitivity, threat, x.compliance, sched.demand,
-                             x.shifting, added)
-    burden = decide(state.burden, desired, x.speed, x.fiscal_drag, x.debt, state.backlash,
-                    x.max_change, np.maximum(x.burden_floor, sched.floor), x.burden_cap, budget_shock)
-    backlash = update_backlash(state.backlash, state.burden, burden, x.backlash_gain, x.backlash_decay)
-    gdp = grow_gdp(state.gdp, x.growth, x.crowding_out, burden, x.burden0)
-    spending = burden * gdp
-    capability = accumulate(state.capability, spending, x.depreciation)
-    return State(burden, gdp, spending, capability, threat, pressure, backlash)
-
-
-def _shocks(x, burden: np.ndarray, noise: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """Multiplicative threat shock and additive budget shock from standard normal draws."""
-    if noise is None:
-        return np.ones_like(burden), np.zeros_like(burden)
-    return threat_shock(x.threat_noise, noise[..., 0, :]), budget_shock(x.budget_noise, burden, noise[..., 1, :])
-
-
 def threat_shock(sd: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """Lognormal factor on perceived threat."""
+    """Lognormal factor on the hostile quantity (``exp(sd z)``)."""
     return np.exp(sd * z)
 
 
 def budget_shock(sd: np.ndarray, burden: np.ndarray, z: np.ndarray) -> np.ndarray:
     """Additive shock on the yearly burden change, proportional to the current burden."""
     return sd * burden * z
+
+
+# --- a whole year, and the one simulation loop ----------------------------------------------------
+
+class State(NamedTuple):
+    """Model state, each field ``(..., N)``; the per agent-year variables (:data:`model.sim.units.AGENT_VARS`)."""
+
+    burden: np.ndarray
+    spending: np.ndarray
+    gdp: np.ndarray
+    capability: np.ndarray
+    threat: np.ndarray
+    pressure: np.ndarray
+    backlash: np.ndarray
+
+
+class Perception(NamedTuple):
+    """What an observer perceives in a year (phase 1): decision threat (after saturation), reported threat, support."""
+
+    threat: np.ndarray
+    level: np.ndarray
+    support: np.ndarray
+
+
+def perceive(x: Inputs, sched: Schedule, state: State, rows: slice = slice(None),
+             z_threat: np.ndarray | None = None) -> Perception:
+    """Phase 1 for the observers in ``rows`` (all by default; one agent's row for the Mesa driver).
+
+    Args:
+        x, sched: inputs and the year's schedule.
+        state: last year's state of every country.
+        rows: which observers (a slice of the country axis).
+        z_threat: standard normal draws of the threat shock for those observers, or None.
+    """
+    hostile = hostile_quantity(x.hostility[..., rows, :], x.hostility_scale, state.burden, state.spending,
+                               x.theatre_share, sched.doctrine, x.linear)
+    if z_threat is not None:
+        hostile = hostile * threat_shock(x.threat_noise, z_threat)
+    threat = perceived_threat(hostile, sched.exo[..., rows], x.linear)
+    support = allied_support(sched.support[..., rows, :], state.burden, state.spending, x.theatre_share, x.linear)
+    decision = saturate(threat, x.threat_ref[..., rows], x.saturation[..., rows])
+    return Perception(decision, threat_level(threat, x.linear), support)
+
+
+def choose(x: Inputs, sched: Schedule, state: State, seen: Perception, rows: slice = slice(None),
+           z_budget: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Phases 2-3 for the observers in ``rows``: (pressure, new burden, new backlash)."""
+    def own(a: np.ndarray) -> np.ndarray:
+        return a[..., rows]
+
+    burden = own(state.burden)
+    pressure = alliance_pressure(own(x.is_ally), x.insistence, sched.demand, burden)
+    added = allied_added_burden(x.lead[..., rows, :], state.burden, x.burden0, state.gdp, own(state.gdp))
+    desired = desired_burden(own(x.intercept), own(x.sensitivity), seen.threat, own(x.ally_response), seen.support,
+                             own(x.compliance), sched.demand, own(x.shifting), added)
+    shock = 0.0 if z_budget is None else budget_shock(x.budget_noise, burden, z_budget)
+    lower = np.maximum(own(x.burden_floor), own(sched.floor))
+    new = decide(burden, desired, own(x.speed), own(x.fiscal_drag), own(x.debt), own(state.backlash),
+                 own(x.max_change), lower, own(x.burden_cap), shock)
+    backlash = update_backlash(own(state.backlash), burden, new, own(x.backlash_gain), x.backlash_decay)
+    return pressure, new, backlash
+
+
+def grow(x: Inputs, state: State, burden: np.ndarray, rows: slice = slice(None)) -> tuple[np.ndarray, ...]:
+    """Phase 4 for ``rows``: (gdp, spending, capability) after a year with the new ``burden``."""
+    gdp = grow_gdp(state.gdp[..., rows], x.growth[..., rows], x.crowding_out, burden, x.burden0[..., rows])
+    spending = burden * gdp
+    capability = accumulate(state.capability[..., rows], spending, x.depreciation)
+    return gdp, spending, capability
+
+
+def step(state: State, x: Inputs, year: int, noise: np.ndarray | None = None) -> State:
+    """Advance every run in the batch by one year (every country decides on last year's state).
+
+    Args:
+        state: state at the end of ``year - 1``, fields ``(..., N)``.
+        x: inputs with the same leading shape.
+        year: the year being simulated.
+        noise: ``(..., 2, N)`` standard normal draws for this year (threat, budget) or None.
+
+    Returns:
+        The state at the end of ``year``.
+    """
+    sched = schedule(x, year)
+    z_threat, z_budget = (None, None) if noise is None else (noise[..., 0, :], noise[..., 1, :])
+    seen = perceive(x, sched, state, z_threat=z_threat)
+    pressure, burden, backlash = choose(x, sched, state, seen, z_budget=z_budget)
+    gdp, spending, capability = grow(x, state, burden)
+    return State(burden, spending, gdp, capability, seen.level, pressure, backlash)
+
+
+def start_state(x: Inputs) -> State:
+    """The observed start-year state, with the start-year threat and pressure (no shock)."""
+    sched = schedule(x, x.start_year)
+    spending = x.burden0 * x.gdp0
+    base = State(x.burden0, spending, x.gdp0, x.capability0, np.zeros_like(x.burden0),
+                 np.zeros_like(x.burden0), np.zeros_like(x.burden0))
+    seen = perceive(x, sched, base)
+    pressure = alliance_pressure(x.is_ally, x.insistence, sched.demand, x.burden0)
+    return base._replace(threat=np.broadcast_to(seen.level, x.burden0.shape).copy(), pressure=pressure)
+
+
+def simulate(x: Inputs, noise: np.ndarray | None = None, start: State | None = None) -> dict[str, np.ndarray]:
+    """The one simulation loop: the start state, then :func:`step` for every year of ``x``.
+
+    Args:
+        x: inputs (any batch shape ``B``).
+        noise: ``B + (T, 2, N)`` standard normal draws (threat, budget), or None for no shocks.
+        start: the state to start from (default :func:`start_state`).
+
+    Returns:
+        Each :class:`State` field as ``B + (T + 1, N)``, from the start year to ``x.until``.
+    """
+    s = start_state(x) if start is None else start
+    states = [s]
+    for k, year in enumerate(x.years):
+        s = step(s, x, year, None if noise is None else noise[..., k, :, :])
+        states.append(s)
+    return {f: np.stack(np.broadcast_arrays(*(getattr(st, f) for st in states)), axis=-2) for f in State._fields}

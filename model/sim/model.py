@@ -4,7 +4,8 @@ Build it from keyword arguments (``ArmsRaceModel(us_demand=0.035, rng=1)``, whic
 ``mesa.batch_run`` and SolaraViz sliders do), from a :class:`~model.sim.params.Params`, or from a
 scenario file (:meth:`ArmsRaceModel.from_scenario`). All randomness is drawn from the model's own
 generator (``rng=``): one block of standard normal shocks at construction (see
-:func:`model.sim.inputs.draw_noise`), so a run is fully determined by its parameters and seed.
+:func:`model.sim.inputs.draw_run`: yearly shocks, then the coefficient and North Korea draws), so a run
+is fully determined by its parameters and seed.
 
 DataCollector reporters (the contract that tables, plots and the browser view read):
 
@@ -31,7 +32,7 @@ from mesa.discrete_space import Network
 
 from model.sim import dynamics
 from model.sim.agents import CountryAgent
-from model.sim.inputs import Inputs, build_inputs, draw_noise
+from model.sim.inputs import build_inputs, draw_run
 from model.sim.outcomes import summarise
 from model.sim.params import Params
 from model.sim.units import AGENT_VARS
@@ -56,13 +57,15 @@ class ArmsRaceModel(Model):
         elif kwargs:
             params = params.replace(**kwargs)
         self.params = params
-        self.inputs: Inputs = build_inputs(params)
+        self.draws = draw_run(self.rng, params["until"] - params["start_year"], len(params.countries))
+        """The run's random draws (:func:`model.sim.inputs.draw_run`), taken before anything else."""
+        self.inputs: dynamics.Inputs = build_inputs(params, draws=self.draws)
         x = self.inputs
         self.year = x.start_year
-        self.snapshot = x.start_state()
+        self.snapshot = dynamics.start_state(x)
         """Every country's state at the start of the year being simulated (what agents perceive)."""
-        self.noise = draw_noise(self.rng, x.until - x.start_year, len(x.countries))
-        self.sched = x.schedule(self.year)
+        self.noise = self.draws.noise
+        self.sched = dynamics.schedule(x, self.year)
         self.space = Network(self._relation_graph(), random=self.random, layout=None)
         self.countries: list[CountryAgent] = [
             CountryAgent(self, iso, i, self.space[iso]) for i, iso in enumerate(x.countries)]
@@ -114,7 +117,7 @@ class ArmsRaceModel(Model):
             self.running = False
             return
         self.year += 1
-        self.sched = self.inputs.schedule(self.year)
+        self.sched = dynamics.schedule(self.inputs, self.year)
         self.noise_now = self.noise[self.year - self.inputs.start_year - 1]
         self.snapshot = dynamics.State(*(np.array([getattr(a, v) for a in self.countries])
                                          for v in dynamics.State._fields))

@@ -7,19 +7,25 @@ sweep files all address it the same way:
 * global parameters: ``us_demand``, ``alliance_credibility``, ...
 * per-country parameters: ``<field>_<iso3 lower>``, e.g. ``adjustment_speed_jpn``;
 * hostility: ``hostility_<observer>_<source>``, e.g. ``hostility_jpn_chn`` = how much China's
-  capability threatens Japan.
+  spending threatens Japan.
 
-Violations raise :class:`ParameterError` with one message form, after scikit-learn's:
-``The 'us_demand' parameter must be a number in [0, 0.2]. Got 1.7 instead.``
+One validator: :meth:`Spec.invalid` decides, for one value or a whole array of values (a batch of
+runs), which values break the declaration; :meth:`Spec.check` (one value) and
+:meth:`Spec.check_array` (a batch) both raise through it, and :func:`check_consistency` holds
+the cross-field rules for one run or a batch. Violations raise :class:`ParameterError` with one
+message form, after scikit-learn's: ``The 'us_demand' parameter must be a number in [0, 0.2].
+Got 1.7 instead.``
 
-Defaults come from ``model/data/defaults.toml`` (per-country values and hostility, each with a
-one-line justification) and from the declarations below.
+Defaults come from three files in ``model/data/``: ``estimates.toml`` (the decision-rule
+coefficients estimated from the SIPRI panel by ``armsrace calibrate``: adjustment speed, threat
+sensitivity and ally response of every country), ``defaults.toml`` (per-country priors and
+hostility, each with a one-line justification) and the declarations below (docs/MODEL.md).
 """
 
 from __future__ import annotations
 
-import math
 import tomllib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -39,12 +45,20 @@ BLOC = {"USA": "US alliance", "JPN": "US alliance", "KOR": "US alliance", "PHL":
 NAMES = {"USA": "United States", "JPN": "Japan", "KOR": "South Korea", "PHL": "Philippines",
          "CHN": "China", "PRK": "North Korea", "RUS": "Russia"}
 REFERENCE_DEMAND = 0.02
-"""The burden the US expects of allies before any new demand (NATO's 2014 Wales guideline)."""
+"""The burden the US expects of allies before any new demand (NATO's 2014 Wales guideline); the
+historical expectation, absorbed in each country's estimated intercept, so only a demand above it
+adds pressure (docs/MODEL.md, "Pressure")."""
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+ESTIMATES_FILE = DATA_DIR / "estimates.toml"
 NEVER = 0
 """Year value meaning "this event never happens" (e.g. ``credibility_shock_year = 0``)."""
-
+MAX_SEED = 2**63 - 1
+"""Largest seed: seeds are stored in int64 columns."""
+ESTIMATED = ("adjustment_speed", "threat_sensitivity", "ally_response")
+"""Per-country fields whose defaults come from ``estimates.toml`` (the pooled panel estimate)."""
+FALLBACK_ESTIMATES = {"adjustment_speed": 0.15, "threat_sensitivity": 0.0, "ally_response": 0.0}
+"""Used only when ``estimates.toml`` is missing (a fresh checkout before ``armsrace calibrate``)."""
 
 
 @dataclass(frozen=True)
@@ -82,36 +96,72 @@ class Spec:
             return "one of " + ", ".join(repr(c) for c in self.choices)
         return "a list of distinct country codes from " + ", ".join(COUNTRIES)
 
+    def error(self, value: Any, where: str = "") -> ParameterError:
+        """The one-line error for ``value`` (``where``: e.g. " (run 3)")."""
+        return ParameterError(f"The {self.name!r} parameter must be {self.describe()}. Got {value!r} instead{where}.")
+
+    def invalid(self, values: Any) -> np.ndarray:
+        """Which of ``values`` (a number or an array of numbers; booleans as 0/1) break this declaration.
+
+        The one rule for numbers, used for a single value (:meth:`check`) and for every run of a
+        batch (:meth:`check_array`).
+        """
+        arr = np.asarray(values, dtype=float)
+        if self.kind == "bool":
+            return ~np.isin(arr, (0.0, 1.0))
+        if self.kind not in ("float", "int"):
+            raise TypeError(f"{self.name}: {self.kind} parameters have no numeric form")
+        bad = ~np.isfinite(arr) | (arr < self.low) | (arr > self.high)
+        if self.kind == "int":
+            bad |= arr != np.round(arr)
+        return bad
+
     def check(self, value: Any) -> Any:
         """Return the value coerced to its type, or raise ParameterError."""
         if value is None and self.optional:
             return None
-        ok = True
-        if self.kind == "float":
-            ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-            ok = ok and math.isfinite(float(value)) and self.low <= float(value) <= self.high
-            value = float(value) if ok else value
-        elif self.kind == "int":
-            ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-            if isinstance(value, (float, np.floating)) and float(value).is_integer():
-                ok, value = True, int(value)
-            ok = ok and self.low <= int(value) <= self.high
-            value = int(value) if ok else value
-        elif self.kind == "bool":
-            ok = isinstance(value, (bool, np.bool_))
-            value = bool(value) if ok else value
-        elif self.kind == "choice":
-            ok = value in self.choices
-        elif self.kind == "countries":
-            ok = (isinstance(value, (list, tuple)) and len(value) >= 1
-                  and all(isinstance(c, str) and c.upper() in COUNTRIES for c in value)
-                  and len({c.upper() for c in value}) == len(value))
-            if ok:
-                value = tuple(c for c in COUNTRIES if c in {v.upper() for v in value})
+        if self.kind in ("float", "int"):
+            numeric = (isinstance(value, (int, float, np.integer, np.floating))
+                       and not isinstance(value, (bool, np.bool_)))
+            if not numeric or self.invalid(value):
+                raise self.error(value)
+            return float(value) if self.kind == "float" else int(value)
+        if self.kind == "bool":
+            if not isinstance(value, (bool, np.bool_)):
+                raise self.error(value)
+            return bool(value)
+        if self.kind == "choice":
+            if value not in self.choices:
+                raise self.error(value)
+            return value
+        ok = (isinstance(value, (list, tuple)) and len(value) >= 1
+              and all(isinstance(c, str) and c.upper() in COUNTRIES for c in value)
+              and len({c.upper() for c in value}) == len(value))
         if not ok:
-            raise ParameterError(
-                f"The {self.name!r} parameter must be {self.describe()}. Got {value!r} instead.")
-        return value
+            raise self.error(value)
+        return tuple(c for c in COUNTRIES if c in {v.upper() for v in value})
+
+    def check_array(self, values: Any) -> np.ndarray:
+        """Values of a batch (one per run) as float64, or ParameterError naming the first bad one."""
+        if self.kind not in ("float", "int", "bool"):
+            raise ParameterError(f"The {self.name!r} parameter cannot vary within a batch. "
+                                 f"Got {np.ravel(values)[:1].tolist()} (first of {np.size(values)}) instead.")
+        try:
+            arr = np.asarray(values, dtype=float)
+        except (TypeError, ValueError):
+            raise self.error(np.ravel(values)[0]) from None
+        bad = self.invalid(arr)
+        if bad.any():
+            raise self.error(arr[bad][0].item())
+        return arr
+
+
+def check_seed(value: Any, option: str = "seed") -> int:
+    """A seed: an integer in [0, 2**63 - 1] (numpy's SeedSequence refuses negatives; tables store int64)."""
+    ok = isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) and 0 <= value <= MAX_SEED
+    if not ok:
+        raise ParameterError(f"The {option!r} must be an integer in [0, 2**63 - 1]. Got {value!r} instead.")
+    return int(value)
 
 
 def _fmt(x: float | None) -> str:
@@ -123,27 +173,31 @@ GLOBAL_SPECS: tuple[Spec, ...] = (
     Spec("countries", "countries", COUNTRIES, doc="countries in the run (others are absent)"),
     Spec("start_year", "int", 2024, 1992, 2024, "year", "first year: state taken from SIPRI data"),
     Spec("until", "int", 2040, 1993, 2200, "year", "last simulated year (inclusive)"),
-    Spec("threat_model", "choice", "ratio", choices=("ratio", "linear"),
-         doc="'ratio': hostile over own-plus-allied capability; 'linear': Richardson, weighted rival burdens"),
+    Spec("threat_model", "choice", "log", choices=("log", "linear"),
+         doc="'log': log of hostility-weighted rival spending (estimated); "
+             "'linear': Richardson, weighted rival burdens"),
     Spec("anchor", "bool", True,
-         doc="set each intercept so that the start year is an equilibrium under the default relations"),
+         doc="each country's intercept makes the start year its rest point under the reference relations "
+             "(the device the backtest scores); false: intercept = baseline_burden"),
     Spec("us_demand", "float", REFERENCE_DEMAND, 0.0, 0.2, "share of GDP",
          "burden the US demands of each ally once the ramp is complete"),
     Spec("us_demand_start", "int", 2025, 1992, 2100, "year", "year the US demand starts to ramp from 2%"),
     Spec("us_demand_year", "int", 2030, 1992, 2100, "year", "year the full US demand applies"),
     Spec("us_insistence", "float", 1.0, 0.0, 5.0, "", "how hard the US presses (scales the demand gap)"),
-    Spec("alliance_credibility", "float", 0.8, 0.0, 1.0, "", "credibility of US protection of its allies"),
+    Spec("alliance_credibility", "float", 0.8, 0.0, 1.0, "",
+         "credibility of US protection: the weight with which allies count US spending as support"),
     Spec("credibility_shock_year", "int", NEVER, 0, 2100, "year", "year credibility drops (0 = never)"),
     Spec("credibility_after", "float", 0.4, 0.0, 1.0, "", "alliance credibility after the shock"),
-    Spec("partnership", "float", 0.5, 0.0, 1.0, "",
-         "weight with which CHN, PRK and RUS count each other's capability as support"),
+    Spec("partnership", "float", 0.0, 0.0, 1.0, "",
+         "weight with which CHN, PRK and RUS count each other's spending as support (0: as estimated; "
+         "the panel cannot identify it)"),
     Spec("hostility_scale", "float", 1.0, 0.0, 5.0, "", "multiplier on every hostility weight"),
     Spec("threat_scale", "float", 1.0, 0.0, 10.0, "", "multiplier on every country's threat sensitivity"),
     Spec("counterattack", "bool", False,
-         doc="Japan codifies counterattack (strike) capacity: its capability looks more threatening"),
+         doc="Japan codifies counterattack (strike) capacity: its spending looks more threatening"),
     Spec("counterattack_year", "int", 2026, 1992, 2100, "year", "year the doctrine takes effect"),
     Spec("counterattack_boost", "float", 0.3, 0.0, 2.0, "",
-         "relative increase of Japan's capability as seen by its rivals once the doctrine applies"),
+         "relative increase of Japan's spending as seen by its rivals once the doctrine applies"),
     Spec("nato_europe_target", "float", 0.035, 0.0, 0.1, "share of GDP",
          "NATO Europe core defence burden reached in nato_europe_year (Hague 2025: 3.5% core)"),
     Spec("nato_europe_year", "int", 2035, 2025, 2100, "year", "year NATO Europe reaches its target"),
@@ -151,34 +205,56 @@ GLOBAL_SPECS: tuple[Spec, ...] = (
          "NATO Europe burden in 2024 (about 2% on average)"),
     Spec("threat_noise", "float", 0.0, 0.0, 1.0, "log-sd", "lognormal shock on perceived threat each year"),
     Spec("budget_noise", "float", 0.0, 0.0, 0.5, "relative sd",
-         "relative shock on each yearly burden change (share of current burden)"),
+         "shock on each yearly burden change, as a share of the current burden"),
+    Spec("coefficient_draws", "bool", False,
+         doc="draw the estimated coefficients (adjustment speed, threat sensitivity, ally response) once per "
+             "run from their estimated joint normal distribution (the run's own generator)"),
+    Spec("prk_draws", "bool", False,
+         doc="draw North Korea's start burden and GDP once per run, uniformly within the published ranges"),
+    Spec("prk_burden_low", "float", 0.15, 0.01, 0.6, "share of GDP",
+         "lowest published estimate of North Korea's burden (WMEAT 2021: more than 15% in 2019)"),
+    Spec("prk_burden_high", "float", 0.35, 0.01, 0.6, "share of GDP",
+         "highest published estimate (KIDA: US$8.8 bn against a GNI of about US$25 bn in 2009)"),
+    Spec("prk_gdp_low", "float", 15.0, 1.0, 100.0, "US$ bn",
+         "lowest estimate of North Korea's GDP (WMEAT 2016: about US$15 bn, 2004-2014)"),
+    Spec("prk_gdp_high", "float", 31.0, 1.0, 100.0, "US$ bn",
+         "highest estimate (Bank of Korea: GNI 40.9 trillion won in 2023, about US$31 bn)"),
     Spec("depreciation", "float", 0.08, 0.01, 0.5, "1/year", "capability depreciation rate"),
     Spec("backlash_decay", "float", 0.3, 0.0, 1.0, "1/year", "share of backlash that fades each year"),
     Spec("crowding_out", "float", 0.0, 0.0, 2.0, "",
          "growth lost per unit of burden added since the start (0.5: +2 pp of GDP costs 1 pp of growth)"),
 )
 
-# Per-country fields: name -> (kind, fallback default, low, high, unit, doc).
+# Per-country fields: name -> (kind, fallback default, low, high, unit, doc). The fallback of the
+# ESTIMATED fields is replaced by the estimate (see specs()).
 COUNTRY_FIELDS: dict[str, tuple] = {
-    "threat_sensitivity": ("float", 0.0, 0.0, 5.0, "burden per unit threat",
-                           "rise of desired burden per unit of perceived threat"),
-    "adjustment_speed": ("float", 0.25, 0.0, 1.0, "1/year", "share of the gap to the desired burden closed a year"),
-    "pressure_response": ("float", 0.0, 0.0, 5.0, "", "rise of desired burden per unit of US pressure"),
-    "fiscal_drag": ("float", 0.0, 0.0, 5.0, "", "slows increases by 1 + fiscal_drag x debt"),
-    "backlash_gain": ("float", 0.0, 0.0, 20.0, "per pp", "backlash added per percentage point of yearly increase"),
-    "theatre_share": ("float", 1.0, 0.01, 1.0, "", "share of capability bearing on the Pacific theatre"),
+    "adjustment_speed": ("float", 0.15, 0.0, 1.0, "1/year",
+                         "share of the gap to the desired burden closed a year (1 - persistence; estimated)"),
+    "threat_sensitivity": ("float", 0.0, -0.05, 5.0, "burden per unit threat",
+                           "rise of the desired burden per unit of threat (log model: per log point of "
+                           "hostile spending; estimated)"),
+    "ally_response": ("float", 0.0, -0.05, 0.05, "burden per log point",
+                      "rise of the desired burden per log point of allied support (negative: free riding; estimated)"),
+    "pressure_response": ("float", 0.0, 0.0, 5.0, "",
+                          "rise of the desired burden per unit of US pressure (prior: not identified)"),
+    "threat_saturation": ("float", 0.0, 0.0, 10.0, "log points",
+                          "threat above the start-year level saturates at this scale (deterrence; 0 = never)"),
+    "fiscal_drag": ("float", 0.0, 0.0, 5.0, "", "slows increases by 1 + fiscal_drag x debt (prior, off)"),
+    "backlash_gain": ("float", 0.0, 0.0, 20.0, "per pp",
+                      "backlash added per percentage point of yearly increase (prior, off)"),
+    "theatre_share": ("float", 1.0, 0.01, 1.0, "", "share of spending bearing on the Pacific theatre"),
     "burden_floor": ("float", 0.0, 0.0, 1.0, "share of GDP", "lowest burden"),
     "burden_cap": ("float", 1.0, 0.001, 1.0, "share of GDP", "highest burden (absorptive/political ceiling)"),
     "max_change": ("float", 1.0, 0.0, 1.0, "share of GDP / year", "largest yearly change of burden"),
     "debt": ("float", 0.0, 0.0, 5.0, "share of GDP", "general government gross debt (IMF WEO 2024)"),
     "burden_shifting": ("float", 0.0, 0.0, 5.0, "", "own effort eased per unit of allies' added burden"),
     "floor_target": ("float", 0.0, 0.0, 1.0, "share of GDP",
-                     "legislated burden floor reached in floor_year (0 = none)"),
+                     "legislated burden floor reached in floor_year, in the country's own measure (0 = none)"),
     "floor_year": ("int", 2027, 1992, 2100, "year", "year the legislated floor is reached"),
-    "drift": ("float", 0.0, -0.01, 0.01, "share of GDP / year",
-              "yearly drift of the desired burden, independent of threat and pressure"),
-    "exo_threat": ("float", 0.0, 0.0, 10.0, "threat units",
-                   "threat from outside the theatre, scaled by NATO Europe's path"),
+    "measure_factor": ("float", 1.0, 0.1, 2.0, "",
+                       "SIPRI-basis burden per unit of the country's own measure (applied to floor_target)"),
+    "exo_threat": ("float", 0.0, 0.0, 10.0, "",
+                   "threat from outside the theatre: log points per unit relative rise of NATO Europe's burden"),
     "growth": ("float", None, -0.2, 0.2, "1/year", "real GDP growth (default: WDI mean 2015-2024)"),
     "initial_burden": ("float", None, 0.0, 1.0, "share of GDP", "start burden (default: SIPRI)"),
     "baseline_burden": ("float", None, 0.0, 1.0, "share of GDP",
@@ -201,14 +277,45 @@ def _defaults_file() -> dict:
 
 
 @cache
+def estimates() -> dict[str, Any] | None:
+    """The estimated decision rule (``model/data/estimates.toml``, written by ``armsrace calibrate``), or None.
+
+    Keys used here: ``long_run`` (adjustment_speed, threat_sensitivity, ally_response: the pooled
+    estimates that every country's default takes) and ``draws`` (``mean`` and ``covariance`` of
+    the same three, in that order, for :func:`coefficient_draw`).
+    """
+    if not ESTIMATES_FILE.is_file():
+        return None
+    try:
+        with open(ESTIMATES_FILE, "rb") as fh:
+            table = tomllib.load(fh)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ParameterError(f"The estimates file {str(ESTIMATES_FILE)!r} cannot be read: {exc}.") from None
+    missing = [k for k in ESTIMATED if k not in table.get("long_run", {})]
+    if missing:
+        raise ParameterError(f"The estimates file {str(ESTIMATES_FILE)!r} has no long_run.{missing[0]}; "
+                             f"regenerate it with 'armsrace calibrate --install'.")
+    return table
+
+
+def estimated_defaults() -> dict[str, float]:
+    """The pooled long-run coefficients every country starts from (the estimate, or the fallback)."""
+    est = estimates()
+    if est is None:
+        return dict(FALLBACK_ESTIMATES)
+    return {k: float(est["long_run"][k]) for k in ESTIMATED}
+
+
+@cache
 def specs() -> dict[str, Spec]:
-    """All parameter declarations by flat name, defaults filled from the defaults file."""
+    """All parameter declarations by flat name, defaults filled from the estimates and defaults files."""
     table = _defaults_file()
     _check_defaults_file(table)
+    pooled = estimated_defaults()
     out = {s.name: s for s in GLOBAL_SPECS}
     for fname, (kind, fallback, lo, hi, unit, doc) in COUNTRY_FIELDS.items():
         for iso in COUNTRIES:
-            default = table.get("countries", {}).get(iso, {}).get(fname, fallback)
+            default = table.get("countries", {}).get(iso, {}).get(fname, pooled.get(fname, fallback))
             name = country_param(fname, iso)
             out[name] = Spec(name, kind, default, lo, hi, unit, f"{NAMES[iso]}: {doc}",
                              optional=fallback is None)
@@ -218,7 +325,7 @@ def specs() -> dict[str, Spec]:
                 name = hostility_param(obs, src)
                 default = float(table.get("hostility", {}).get(obs, {}).get(src, 0.0))
                 out[name] = Spec(name, "float", default, 0.0, 1.0, "",
-                                 f"how much {NAMES[src]}'s capability threatens {NAMES[obs]}")
+                                 f"how much {NAMES[src]}'s spending threatens {NAMES[obs]}")
     return out
 
 
@@ -256,10 +363,11 @@ class Params:
         values = {name: spec.default for name, spec in table.items()}
         for name, value in overrides.items():
             if name not in table:
-                raise ParameterError(f"Unknown parameter {name!r}. Got {value!r} for it; "
+                hint = " (the model's seed is rng=, as in Mesa)" if name == "seed" else ""
+                raise ParameterError(f"Unknown parameter {name!r}{hint}. Got {value!r} for it; "
                                      f"'armsrace params' lists the parameters.")
             values[name] = table[name].check(value)
-        _check_consistency(values)
+        check_consistency(lambda k: values[k], values["countries"])
         return cls(values)
 
     def replace(self, **overrides: Any) -> Params:
@@ -281,19 +389,112 @@ class Params:
         return self.values[country_param(field_name, iso)]
 
 
-def _check_consistency(v: dict[str, Any]) -> None:
-    if v["until"] <= v["start_year"]:
-        raise ParameterError(f"The 'until' parameter must be after start_year ({v['start_year']}). "
-                             f"Got {v['until']!r} instead.")
-    if v["us_demand_year"] < v["us_demand_start"]:
-        raise ParameterError(f"The 'us_demand_year' parameter must not be before us_demand_start "
-                             f"({v['us_demand_start']}). Got {v['us_demand_year']!r} instead.")
-    for iso in v["countries"]:
-        lo, hi = v[country_param("burden_floor", iso)], v[country_param("burden_cap", iso)]
-        if lo > hi:
-            raise ParameterError(f"The {country_param('burden_floor', iso)!r} parameter must not exceed "
-                                 f"burden_cap_{iso.lower()} ({hi:g}). Got {lo!r} instead.")
-        target = v[country_param("floor_target", iso)]
-        if target > hi:
-            raise ParameterError(f"The {country_param('floor_target', iso)!r} parameter must not exceed "
-                                 f"burden_cap_{iso.lower()} ({hi:g}). Got {target!r} instead.")
+def check_consistency(get: Callable[[str], Any], countries: tuple[str, ...]) -> None:
+    """The cross-field rules, for one parameter set or every run of a batch.
+
+    Args:
+        get: flat name -> value (a number) or values (an array ``(R,)``, one per run).
+        countries: the countries of the run(s).
+
+    Raises:
+        ParameterError: the first broken rule, naming the run when values vary (" (run r)").
+    """
+    def first(bad: np.ndarray) -> tuple[int | None, str]:
+        if bad.ndim == 0:
+            return None, ""
+        r = int(np.flatnonzero(bad)[0])
+        return r, f" (run {r})"
+
+    def at(v: Any, r: int | None) -> Any:
+        a = np.asarray(v)
+        return a.item() if a.ndim == 0 else a[r].item()
+
+    rules: list[tuple[str, str, str]] = [
+        ("until", "start_year", "be after start_year ({ref})"),
+        ("us_demand_year", "us_demand_start", "not be before us_demand_start ({ref})"),
+        ("prk_burden_high", "prk_burden_low", "not be below prk_burden_low ({ref})"),
+        ("prk_gdp_high", "prk_gdp_low", "not be below prk_gdp_low ({ref})"),
+    ]
+    for name, ref_name, text in rules:
+        value, ref = np.asarray(get(name), float), np.asarray(get(ref_name), float)
+        bad = value <= ref if name == "until" else value < ref
+        if bad.any():
+            r, where = first(np.broadcast_to(bad, np.broadcast_shapes(value.shape, ref.shape)))
+            raise ParameterError(f"The {name!r} parameter must {text.format(ref=_num(at(ref, r)))}. "
+                                 f"Got {_num(at(value, r))!r} instead{where}.")
+    for iso in countries:
+        cap_name = country_param("burden_cap", iso)
+        cap = np.asarray(get(cap_name), float)
+        floor_name, target_name = country_param("burden_floor", iso), country_param("floor_target", iso)
+        factor = np.asarray(get(country_param("measure_factor", iso)), float)
+        for name, value in ((floor_name, np.asarray(get(floor_name), float)),
+                            (target_name, np.asarray(get(target_name), float) * factor)):
+            bad = value > cap
+            if bad.any():
+                r, where = first(np.broadcast_to(bad, np.broadcast_shapes(value.shape, cap.shape)))
+                shown = at(get(name), r)
+                what = "" if name == floor_name else " on SIPRI's basis (x measure_factor)"
+                raise ParameterError(f"The {name!r} parameter must not exceed {cap_name} ({at(cap, r):g}){what}. "
+                                     f"Got {shown!r} instead{where}.")
+
+
+def _num(v: float) -> int | float:
+    return int(v) if float(v).is_integer() else v
+
+
+def coefficient_draw(z: np.ndarray) -> dict[str, np.ndarray]:
+    """Shifts of the estimated long-run coefficients for standard normal draws ``z`` (``(..., 3)``).
+
+    The short-run coefficients (persistence rho, threat beta, ally phi) are drawn as
+    ``mean + L z`` with ``L`` the Cholesky factor of their estimated covariance; the long-run
+    coefficients follow (adjustment speed ``1 - rho``, sensitivity ``beta / (1 - rho)``, ally
+    response ``phi / (1 - rho)``). Returned as shifts from the point estimates (a scenario's own
+    values move by the same amount).
+
+    Returns:
+        field name (of :data:`ESTIMATED`) -> shift, shape ``z.shape[:-1]``; zeros when no estimate ships.
+    """
+    z = np.asarray(z, dtype=float)
+    est = estimates()
+    if est is None:
+        return {k: np.zeros(z.shape[:-1]) for k in ESTIMATED}
+    mean = np.asarray(est["draws"]["mean"], float)
+    chol = np.linalg.cholesky(np.asarray(est["draws"]["covariance"], float))
+    # an elementwise sum, not z @ chol.T: BLAS rounds a batch and a single run differently in the last bit
+    rho, beta, phi = np.moveaxis(mean + (z[..., None, :] * chol).sum(axis=-1), -1, 0)
+    speed = np.clip(1.0 - rho, 0.01, 1.0)
+    point = estimated_defaults()
+    return {"adjustment_speed": speed - point["adjustment_speed"],
+            "threat_sensitivity": beta / speed - point["threat_sensitivity"],
+            "ally_response": phi / speed - point["ally_response"]}
+
+
+def validated_batch(base: Params, varied: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """``varied`` checked run by run (names, bounds, structural names, one shape), as float arrays.
+
+    Raises:
+        ParameterError: unknown or structural name, a value out of bounds, mismatched shapes, or a
+            broken cross-field rule (naming the run).
+    """
+    table = specs()
+    out: dict[str, np.ndarray] = {}
+    n_runs = None
+    for name, values in varied.items():
+        first = np.ravel(values)[0] if np.size(values) else None
+        if name not in table:
+            raise ParameterError(f"Unknown parameter {name!r}. Got {first!r} (first of {np.size(values)}) for it.")
+        if name in STRUCTURAL:
+            raise ParameterError(f"The {name!r} parameter cannot vary within a batch. "
+                                 f"Got {first!r} (first of {np.size(values)}) instead.")
+        arr = table[name].check_array(values)
+        if n_runs is not None and arr.shape != (n_runs,):
+            raise ParameterError(f"The {name!r} values must have shape ({n_runs},). Got {arr.shape} instead.")
+        n_runs = arr.shape[0] if arr.ndim else None
+        out[name] = arr
+    if out:
+        check_consistency(lambda k: out[k] if k in out else base[k], base.countries)
+    return out
+
+
+STRUCTURAL = ("countries", "start_year", "until", "threat_model", "anchor")
+"""Parameters that must be the same for every run of a batch (they set array shapes or code paths)."""

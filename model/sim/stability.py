@@ -1,35 +1,28 @@
-"""Local stability of the threat response: the spectral radius of its linearisation.
+"""Local stability: the spectral radius of the linearised year-on-year map of burdens.
 
-Richardson's arms race is stable when the reaction coefficients are small against the fatigue
-coefficients (two countries: ``k*l < a*b``; N countries: the spectral radius of the reaction
-matrix below one, MODEL.md). The indicator here generalises that to the model as it stands at the
-end of a run: ``A[i, j] = d(desired burden of i) / d(burden of j)`` through the threat channel,
-evaluated at the end state with the end year's relations (credibility, partnership, doctrine) and
-US demand, and ``rho(A) = max |eigenvalue(A)|``: below 1, a small lasting change in burdens
-dies out through the threat channel; above 1, it feeds on itself (a spiral).
+One year of the decision rule maps last year's burdens ``b`` to this year's,
+``b'_i = b_i + lambda_i (desired_i(b) - b_i)`` (docs/MODEL.md, "Decision"). Its Jacobian is
 
-Compliance with the US demand is held fixed at its value (``x.compliance``): an ally whose own
-preference is below the demand wants ``own + c (D - own)``, so its row of ``A`` is its threat
-response scaled by ``(1 - c)`` (part of a pressed ally's effort is set by the demand, not by
-threat); an ally already above the demand, and every other country, responds in full. Allies'
-added burden (burden shifting by the leader) is held at zero.
+    J = I - diag(lambda) + diag(lambda) A,    A[i, j] = d desired_i / d b_j,
 
-In the ``ratio`` threat model threat depends on capability stocks, not burdens; capabilities are
-put at the steady state their burden would sustain, ``K_j = burden_j * gdp_j / depreciation``
-(perpetual inventory at rest), so that ``A`` answers "if j's burden were a little higher for good,
-how much more would i want to spend". In the ``linear`` (Richardson) model threat is the
-hostility-weighted sum of burdens and ``A = diag(threat_sensitivity * threat_scale) * hostility *
-hostility_scale`` exactly (rows of pressed allies times ``1 - c``). For two countries with
-Richardson's ``k = a * s_1 * h_12`` and ``l = b * s_2 * h_21`` (``a``, ``b`` the adjustment
-speeds, the fatigue terms), ``rho(A) = sqrt(s_1 h_12 s_2 h_21) = sqrt(k*l / (a*b))``, so
-``rho(A) < 1`` exactly when ``k*l < a*b``: the adjustment speeds set how fast a spiral unfolds,
-not whether it does. In the ratio model the diagonal of ``A`` is negative (a country's own
-capability reassures it).
+and ``rho(J) = max |eigenvalue(J)|`` is the stability indicator: below 1, a small lasting change
+of any country's burden dies out year by year; above 1, it grows (a spiral through the
+action-reaction channel). ``A`` runs through threat (rivals' spending, in the log model through
+``log``), support (allies' spending) and the compliance with the US demand (an ally below the
+demand responds with ``1 - c`` of its own preference); GDP is held at the state's value, so
+``spending_j = b_j * gdp_j``. Fiscal restraint, caps, floors and the largest yearly change are
+left out (they only slow or stop a movement; "linearised" is about the unconstrained rule), and
+so is burden shifting.
 
-The derivatives are central finite differences through :func:`model.sim.dynamics.projections`,
-:func:`~model.sim.dynamics.perceived_threat` and :func:`~model.sim.dynamics.desired_burden`, batched over
-runs and perturbed countries at once, so that the indicator follows the equations without a
-second, hand-derived copy of them.
+Richardson's two-country case, ``x' = x + k y - a x + g``, ``y' = y + l x - b y + h``, has
+``J = [[1 - a, k], [l, 1 - b]]`` with eigenvalues ``1 + mu``,
+``mu = (-(a + b) +- sqrt((a - b)^2 + 4 k l)) / 2``: the larger exceeds 0 exactly when
+``k l > a b``, which is Richardson's divergence condition, and with adjustment speeds in (0, 1]
+the smaller stays above -2. So ``rho(J) > 1`` exactly when the recurrence diverges.
+
+The derivatives are central finite differences through :func:`model.sim.dynamics.perceive` and
+:func:`~model.sim.dynamics.desired_burden`, batched over runs and perturbed countries at once, so
+the indicator follows the equations without a second, hand-derived copy of them.
 """
 
 from __future__ import annotations
@@ -50,22 +43,20 @@ def _flat(a: np.ndarray, batch: tuple[int, ...], core: tuple[int, ...]) -> np.nd
     return np.broadcast_to(np.asarray(a, dtype=float), batch + core).reshape((r,) + core)
 
 
-def response_matrix(x, state: dynamics.State, year: int | None = None) -> np.ndarray:
-    """Linearised threat response ``A[i, j] = d desired_i / d burden_j`` at ``state``.
+def response_matrix(x: dynamics.Inputs, state: dynamics.State, year: int | None = None) -> np.ndarray:
+    """``A[i, j] = d desired_i / d burden_j`` at ``state`` (burden points per burden point).
 
     Args:
-        x: :class:`model.sim.inputs.Inputs` (any batch shape ``B``).
-        state: the state to linearise at, fields ``B + (N,)`` (burden share of GDP, GDP US$ bn).
-        year: year whose schedule (credibility, doctrine, exogenous threat, US demand) applies; default the
-            last year of the horizon, ``x.until``.
+        x: inputs (any batch shape ``B``).
+        state: the state to linearise at, fields ``B + (N,)``.
+        year: year whose schedule (credibility, doctrine, Europe, US demand) applies; default ``x.until``.
 
     Returns:
-        ``B + (N, N)``: burden points of desired burden per burden point of each source.
+        ``B + (N, N)``.
     """
     year = x.until if year is None else year
     batch = tuple(x.batch_shape)
     n = len(x.countries)
-    sched = x.schedule(year)
     burden = _flat(state.burden, batch, (n,))
     gdp = _flat(state.gdp, batch, (n,))
     r = burden.shape[0]
@@ -73,25 +64,40 @@ def response_matrix(x, state: dynamics.State, year: int | None = None) -> np.nda
     # Perturbations on a new axis: rows 0..N-1 raise country j, rows N..2N-1 lower it.
     bump = np.eye(n)[None] * step[:, None, :]                                     # (R, N, N)
     pert = burden[:, None, :] + np.concatenate([bump, -bump], axis=1)             # (R, 2N, N)
-    depreciation = _flat(x.depreciation, batch, (1,))[:, None, :]
-    capability = pert * gdp[:, None, :] / depreciation                            # steady-state K
-    hostile, friendly = dynamics.projections(
-        pert, capability, _flat(x.theatre_share, batch, (n,))[:, None, :],
-        _flat(sched.doctrine, batch, (n,))[:, None, :], x.linear)
-    threat = dynamics.perceived_threat(
-        _flat(x.hostility, batch, (n, n))[:, None], _flat(sched.support, batch, (n, n))[:, None],
-        hostile, friendly, _flat(x.hostility_scale, batch, (1,))[:, None, :],
-        _flat(sched.exo, batch, (n,))[:, None, :], x.linear)                      # (R, 2N, N)
-    # Compliance with the end year's US demand is held fixed (a pressed ally's row is scaled by
-    # 1 - c); allies' added burden is held at zero, which keeps the difference free of rounding
-    # from an unrelated term.
-    desired = dynamics.desired_burden(
-        _flat(sched.baseline, batch, (n,))[:, None, :], _flat(x.sensitivity, batch, (n,))[:, None, :],
-        threat, _flat(x.compliance, batch, (n,))[:, None, :], _flat(sched.demand, batch, (n,))[:, None, :],
-        _flat(x.shifting, batch, (n,))[:, None, :], np.zeros((r, 1, n)))
+    spending = pert * gdp[:, None, :]
+    zeros = np.zeros_like(pert)
+    probe = dynamics.State(pert, spending, np.broadcast_to(gdp[:, None, :], pert.shape), zeros, zeros, zeros, zeros)
+    flat = x.replace(**{f: _flat(getattr(x, f), batch, shape)[:, None]
+                        for f, shape in _fields(x, n).items()}, batch_shape=(r, 1))
+    sched = dynamics.schedule(flat, year)
+    seen = dynamics.perceive(flat, sched, probe)                                  # (R, 2N, N)
+    desired = dynamics.desired_burden(flat.intercept, flat.sensitivity, seen.threat, flat.ally_response, seen.support,
+                                      flat.compliance, sched.demand, flat.shifting, zeros)
     # desired[:, j, i] is i's desired burden with j raised; A[i, j] = (up - down)[j, i] / (2 h_j).
     deriv = (desired[:, :n, :] - desired[:, n:, :]) / (2.0 * step[:, :, None])   # (R, j, i)
     return np.swapaxes(deriv, -1, -2).reshape(batch + (n, n))
+
+
+def _fields(x: dynamics.Inputs, n: int) -> dict[str, tuple[int, ...]]:
+    """Input arrays that carry the batch axis, with their core shape (countries, relations or globals)."""
+    out = {}
+    for f, v in vars(x).items():
+        if not isinstance(v, np.ndarray):
+            continue
+        if v.shape[-2:] == (n, n) and f in ("hostility", "alliance", "partners", "lead"):
+            out[f] = (n, n)
+        elif v.shape[-1:] == (n,):
+            out[f] = (n,)
+        elif v.shape[-1:] == (1,):
+            out[f] = (1,)
+    return out
+
+
+def year_map(x: dynamics.Inputs, state: dynamics.State, year: int | None = None) -> np.ndarray:
+    """Jacobian of one year of the (unconstrained) decision rule, ``J = I - diag(l) + diag(l) A``, ``B + (N, N)``."""
+    a = response_matrix(x, state, year)
+    speed = np.broadcast_to(x.speed, a.shape[:-1])[..., :, None]
+    return np.eye(a.shape[-1]) * (1.0 - speed) + speed * a
 
 
 def spectral_radius(a: np.ndarray) -> np.ndarray:
@@ -99,16 +105,15 @@ def spectral_radius(a: np.ndarray) -> np.ndarray:
     return np.abs(np.linalg.eigvals(a)).max(axis=-1)
 
 
-def response_radius(x, state: dynamics.State, year: int | None = None) -> np.ndarray:
-    """Stability indicator: spectral radius of :func:`response_matrix` (below 1: locally damped).
+def response_radius(x: dynamics.Inputs, state: dynamics.State, year: int | None = None) -> np.ndarray:
+    """Stability indicator: spectral radius of :func:`year_map` (below 1: small changes die out).
 
     Args:
-        x: :class:`model.sim.inputs.Inputs` (any batch shape ``B``).
+        x: inputs (any batch shape ``B``).
         state: end state, fields ``B + (N,)``.
         year: year of the schedule to use (default ``x.until``).
 
     Returns:
-        ``B``-shaped array of radii (dimensionless, >= 0): below 1, a small lasting change in any
-        country's burden dies out through the threat channel; above 1, it grows (a spiral).
+        ``B``-shaped array of radii (dimensionless, >= 0).
     """
-    return spectral_radius(response_matrix(x, state, year))
+    return spectral_radius(year_map(x, state, year))
