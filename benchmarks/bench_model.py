@@ -3,7 +3,7 @@
 Usage: python benchmarks/bench_model.py [--runs 1000]
 
 Prints wall-clock figures and, as a same-process baseline, the bare dynamics kernel on the
-same parameter set (one run through model.sim.dynamics.step without Mesa), with the ratio.
+same parameter set (one run through model.sim.dynamics.simulate without Mesa), with the ratio.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 from model.sim import dynamics
-from model.sim.inputs import build_inputs, draw_noise
+from model.sim.inputs import build_inputs, draw_run
 from model.sim.model import ArmsRaceModel
 from model.sim.params import Params
 
@@ -37,11 +37,8 @@ def main() -> None:
 
     t0 = time.perf_counter()
     for seed in range(args.runs):
-        x = build_inputs(params)
-        s = x.start_state()
-        noise = draw_noise(np.random.default_rng(seed), x.until - x.start_year, len(x.countries))
-        for k, year in enumerate(x.years):
-            s = dynamics.step(s, x, year, noise[k])
+        draws = draw_run(np.random.default_rng(seed), params["until"] - params["start_year"], len(params.countries))
+        dynamics.simulate(build_inputs(params, draws=draws), draws.noise)
     kernel = time.perf_counter() - t0
 
     print(f"one Mesa run 2024->2040 (7 agents, 16 steps):  {one * 1e3:8.1f} ms")

@@ -97,12 +97,11 @@ def bench_sweep(path: Path, out: Path, engine: str = "fast", workers: int | None
 
 
 def bench_kernel(path: Path) -> tuple[int, float]:
-    """build_inputs + noise + dynamics.step over the sweep's chunks, nothing else."""
-    from model.batch.engine import inputs_of
+    """build_inputs + draws + dynamics.simulate over the sweep's chunks, nothing else."""
     from model.batch.experiments import load_experiment
     from model.batch.sweep import default_chunk_size
     from model.sim import dynamics
-    from model.sim.inputs import draw_noise
+    from model.sim.inputs import build_inputs, draw_runs
 
     exp = load_experiment(path)
     size = default_chunk_size(exp.n_runs, None)
@@ -113,12 +112,8 @@ def bench_kernel(path: Path) -> tuple[int, float]:
         chunks.append(({c: points[c].to_numpy()[point] for c in points.columns}, exp.seeds(run, rep)))
     t = time.perf_counter()
     for varied, seeds in chunks:
-        x = inputs_of(exp.base, varied, len(seeds))
-        n, steps = len(x.countries), len(x.years)
-        noise = np.stack([draw_noise(np.random.default_rng(int(s)), steps, n) for s in seeds])
-        s = x.start_state()
-        for k, year in enumerate(x.years):
-            s = dynamics.step(s, x, year, noise[:, k])
+        draws = draw_runs(seeds, exp.base["until"] - exp.base["start_year"], len(exp.base.countries))
+        dynamics.simulate(build_inputs(exp.base, varied, draws), draws.noise)
     return exp.n_runs, time.perf_counter() - t
 
 

@@ -81,13 +81,17 @@ def plot_spending(table: pd.DataFrame, title: str = "") -> Figure:
 
 
 def plot_threat(table: pd.DataFrame, title: str = "") -> Figure:
-    """Perceived threat per country: hostile over friendly capability in the ratio model, weighted
-    rival burdens in the linear (Richardson) model; dimensionless either way."""
+    """Perceived threat per country: hostility-weighted rival spending bearing on it (US$ bn, log scale;
+    the decision reads its logarithm), or weighted rival burdens in the linear (Richardson) model."""
     fig, ax = plt.subplots(figsize=(9, 5.5), layout="constrained")
     _lines(table, "threat", 1, ax)
     _title(ax, "Perceived threat by country", title)
     ax.set_xlabel("Year")
-    ax.set_ylabel("Perceived threat (dimensionless index)")
+    if (table["threat"] > 1).any():  # the log model: US$ bn
+        ax.set_yscale("log")
+        ax.set_ylabel("Hostility-weighted rival spending in theatre, US$ bn (log scale)")
+    else:
+        ax.set_ylabel("Hostility-weighted rival burdens (share of GDP)")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=9, title="Country")
     ax.grid(alpha=0.3)
     return fig
