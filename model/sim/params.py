@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -277,6 +277,26 @@ def _defaults_file() -> dict:
 
 
 @cache
+def policy_targets() -> dict[tuple[str, str], float]:
+    """Stated policy targets (``model/data/policy_targets.csv``): (actor, variable) -> value (percent of GDP).
+
+    The defaults of Japan's legislated floor (2%, in Japan's own measure) and of NATO Europe's
+    target (3.5% core by 2035) are read from here, so the file is the one source of those numbers.
+    """
+    import csv
+
+    with open(DATA_DIR / "policy_targets.csv", newline="", encoding="utf-8") as fh:
+        return {(row["actor"], row["variable"]): float(row["value"]) for row in csv.DictReader(fh)}
+
+
+POLICY_DEFAULTS = {
+    "floor_target_jpn": ("JPN", "defense_related_spending_share_gdp_target", 0.01),
+    "nato_europe_target": ("NATO", "core_defence_spending_share_gdp", 0.01),
+}
+"""Parameter -> (actor, variable, factor) of its default in ``policy_targets.csv`` (percent -> share)."""
+
+
+@cache
 def estimates() -> dict[str, Any] | None:
     """The estimated decision rule (``model/data/estimates.toml``, written by ``armsrace calibrate``), or None.
 
@@ -326,6 +346,9 @@ def specs() -> dict[str, Spec]:
                 default = float(table.get("hostility", {}).get(obs, {}).get(src, 0.0))
                 out[name] = Spec(name, "float", default, 0.0, 1.0, "",
                                  f"how much {NAMES[src]}'s spending threatens {NAMES[obs]}")
+    targets = policy_targets()
+    for name, (actor, variable, factor) in POLICY_DEFAULTS.items():
+        out[name] = replace(out[name], default=targets[(actor, variable)] * factor)
     return out
 
 
