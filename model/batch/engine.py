@@ -30,8 +30,9 @@ import pyarrow as pa
 
 from model.errors import ParameterError
 from model.sim import dynamics
+from model.sim.counterfactual import ensemble_band, matched
 from model.sim.inputs import GLOBALS, build_inputs, draw_runs
-from model.sim.outcomes import summarise
+from model.sim.outcomes import Counterfactual, summarise
 from model.sim.params import Params
 from model.sim.stability import response_radius
 from model.sim.units import AGENT_VARS
@@ -48,6 +49,8 @@ class Paths(NamedTuple):
         values: variable -> (R, T+1, N) array (every variable of AGENT_VARS).
         cap: (R, N) burden caps (for the escalation class).
         radius: (R,) stability radius at the end state.
+        cf: the runs' matched counterfactual paths (same seeds, base levers).
+        band: noise band of the no-lever ensemble (share of GDP).
     """
 
     years: np.ndarray
@@ -55,12 +58,17 @@ class Paths(NamedTuple):
     values: dict[str, np.ndarray]
     cap: np.ndarray
     radius: np.ndarray
+    cf: Counterfactual
+    band: float
 
 
 def run_batch(base: Params, varied: Mapping[str, np.ndarray], seeds: Sequence[int] | np.ndarray,
               engine: str = "fast", variables: Sequence[str] = AGENT_VARS, paths: bool = True,
-              run_ids: np.ndarray | None = None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+              run_ids: np.ndarray | None = None, band: float | None = None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """Run R parameter sets in memory and return their tables.
+
+    Each run is classed against its matched counterfactual: the same seed under ``base`` (every
+    varied parameter at its base value; :mod:`model.sim.outcomes`).
 
     Args:
         base: parameters shared by every run (structural ones included: countries, years...).
@@ -71,6 +79,8 @@ def run_batch(base: Params, varied: Mapping[str, np.ndarray], seeds: Sequence[in
         variables: agent variables to keep in the agents table.
         paths: build the agents table (False: return None in its place, saves time and memory).
         run_ids: (R,) run ids for the ``run`` column (default 0..R-1).
+        band: noise band of the no-lever ensemble (default: computed from ``base``,
+            :func:`model.sim.counterfactual.ensemble_band`; a sweep computes it once).
 
     Returns:
         ``(runs, agents)``: one row per run, and one row per run, year and country (or None).
@@ -88,19 +98,23 @@ def run_batch(base: Params, varied: Mapping[str, np.ndarray], seeds: Sequence[in
                                  f"Got shape {v.shape} instead.")
     if run_ids.shape != seeds.shape:
         raise ParameterError(f"The run ids must have shape {seeds.shape}. Got {run_ids.shape} instead.")
-    p = simulate(base, varied, seeds, engine)
+    p = simulate(base, varied, seeds, engine, band)
     runs = runs_table(p, run_ids, seeds, varied)
     agents = agents_table(p, run_ids, variables) if paths else None
     return runs, agents
 
 
-def simulate(base: Params, varied: Mapping[str, np.ndarray], seeds: np.ndarray, engine: str) -> Paths:
-    """Paths of every run with the chosen engine (see the module docstring)."""
+def simulate(base: Params, varied: Mapping[str, np.ndarray], seeds: np.ndarray, engine: str,
+             band: float | None = None) -> Paths:
+    """Paths of every run with the chosen engine, and their counterfactuals (see the module docstring)."""
     if engine == "fast":
-        return simulate_fast(base, varied, seeds)
-    if engine == "mesa":
-        return simulate_mesa(base, varied, seeds)
-    raise ParameterError(f"The 'engine' must be one of {', '.join(map(repr, ENGINES))}. Got {engine!r} instead.")
+        p = simulate_fast(base, varied, seeds)
+    elif engine == "mesa":
+        p = simulate_mesa(base, varied, seeds)
+    else:
+        raise ParameterError(f"The 'engine' must be one of {', '.join(map(repr, ENGINES))}. Got {engine!r} instead.")
+    cf = Counterfactual(p.values["burden"], p.values["threat"]) if not varied else matched(base, seeds)[0]
+    return p._replace(cf=cf, band=ensemble_band(base) if band is None else float(band))
 
 
 def simulate_fast(base: Params, varied: Mapping[str, np.ndarray], seeds: np.ndarray) -> Paths:
@@ -119,7 +133,7 @@ def simulate_fast(base: Params, varied: Mapping[str, np.ndarray], seeds: np.ndar
     years = np.arange(x.start_year, x.until + 1)
     end = dynamics.State(*(values[f][:, -1] for f in dynamics.State._fields))
     return Paths(years, x.countries, {v: values[v] for v in AGENT_VARS}, np.broadcast_to(x.burden_cap, (r, n)),
-                 response_radius(x, end))
+                 response_radius(x, end), None, 0.0)
 
 
 def _needs_draws(base: Params, varied: Mapping[str, np.ndarray]) -> bool:
@@ -152,7 +166,7 @@ def simulate_mesa(base: Params, varied: Mapping[str, np.ndarray], seeds: np.ndar
         radius.append(response_radius(m.inputs, _end_state(m)))
     values = {v: np.stack([p[v] for p in paths]) for v in AGENT_VARS}
     years = np.arange(m.inputs.start_year, m.year + 1)
-    return Paths(years, m.inputs.countries, values, np.stack(caps), np.array(radius, dtype=float))
+    return Paths(years, m.inputs.countries, values, np.stack(caps), np.array(radius, dtype=float), None, 0.0)
 
 
 def _model_paths(m) -> dict[str, np.ndarray]:
@@ -175,7 +189,8 @@ def runs_columns(p: Paths, run_ids: np.ndarray, seeds: np.ndarray,
                  varied: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Columns of the runs table, in order: run, seed, varied parameters, outcomes, stability_radius."""
     v = p.values
-    outcomes = summarise(p.years, p.countries, v["burden"], v["spending"], v["gdp"], v["threat"], p.cap)
+    outcomes = summarise(p.years, p.countries, v["burden"], v["spending"], v["gdp"], v["threat"], p.cap, cf=p.cf,
+                         radius=p.radius, band=p.band)
     cols: dict[str, np.ndarray] = {"run": np.asarray(run_ids, dtype=np.int64),
                                    "seed": np.asarray(seeds, dtype=np.int64)}
     cols.update({name: np.asarray(values) for name, values in varied.items()})

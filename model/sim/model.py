@@ -32,9 +32,11 @@ from mesa.discrete_space import Network
 
 from model.sim import dynamics
 from model.sim.agents import CountryAgent
-from model.sim.inputs import build_inputs, draw_run
-from model.sim.outcomes import summarise
-from model.sim.params import Params
+from model.sim.counterfactual import counterfactual_paths, ensemble_band, has_draws
+from model.sim.inputs import RunDraws, build_inputs, draw_run
+from model.sim.outcomes import Counterfactual, summarise
+from model.sim.params import Params, counterfactual
+from model.sim.stability import response_radius
 from model.sim.units import AGENT_VARS
 
 
@@ -80,6 +82,7 @@ class ArmsRaceModel(Model):
             },
             agent_reporters={"country": "iso", **{v: v for v in AGENT_VARS}},
         )
+        self._counterfactual: tuple[Counterfactual | None, float] | None = None
         self.running = True
         self.datacollector.collect(self)
 
@@ -150,12 +153,37 @@ class ArmsRaceModel(Model):
         values = np.array([row[3:] for row in records], dtype=float).reshape(-1, n, len(AGENT_VARS))
         return {v: values[:, :, k] for k, v in enumerate(AGENT_VARS)}
 
+    def counterfactual(self) -> tuple[Counterfactual, float]:
+        """The run's matched counterfactual over the whole horizon and the noise band (computed once).
+
+        The same draws under the baseline's levers (:func:`model.sim.params.counterfactual`); a run
+        that changes no lever is its own counterfactual.
+        """
+        if self._counterfactual is None:
+            cf_params = counterfactual(self.params)
+            if cf_params.values == self.params.values:
+                cf = None
+            else:
+                draws = RunDraws(*(a[None] for a in self.draws)) if has_draws(cf_params) else None
+                out = counterfactual_paths(cf_params, draws, 1)
+                cf = Counterfactual(out["burden"][0], out["threat"][0])
+            self._counterfactual = (cf, ensemble_band(cf_params))
+        return self._counterfactual
+
     def summary(self) -> dict[str, Any]:
-        """Per-run outcomes (see :mod:`model.sim.outcomes`) of the years simulated so far."""
+        """Per-run outcomes (see :mod:`model.sim.outcomes`) of the years simulated so far, against the
+        matched counterfactual (:meth:`counterfactual`), with the stability radius of the current state."""
         p = self.paths()
         years = np.arange(self.inputs.start_year, self.year + 1)
+        cf, band = self.counterfactual()
+        k = len(years)
+        cf = (Counterfactual(p["burden"], p["threat"]) if cf is None
+              else Counterfactual(cf.burden[:k], cf.threat[:k]))
+        state = dynamics.State(*(p[f][-1] for f in dynamics.State._fields))
+        radius = float(response_radius(self.inputs, state, self.year))
         out = summarise(years, self.inputs.countries, p["burden"], p["spending"], p["gdp"], p["threat"],
-                        self.inputs.burden_cap)
+                        self.inputs.burden_cap, cf=cf, radius=radius, band=band)
+        out["stability_radius"] = radius
         values = {k: (v.item() if isinstance(v, np.ndarray) else v) for k, v in out.items()}
         # crossing years are years: integers, or None for "never" (NaN in the batch tables)
         return {k: (None if np.isnan(v) else int(v)) if k.startswith("cross_") else v for k, v in values.items()}

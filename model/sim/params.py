@@ -521,3 +521,22 @@ def validated_batch(base: Params, varied: Mapping[str, Any]) -> dict[str, np.nda
 
 STRUCTURAL = ("countries", "start_year", "until", "threat_model", "anchor")
 """Parameters that must be the same for every run of a batch (they set array shapes or code paths)."""
+LEVERS = ("us_demand", "us_demand_start", "us_demand_year", "us_insistence", "alliance_credibility",
+          "credibility_shock_year", "credibility_after", "partnership", "hostility_scale", "threat_scale",
+          "counterattack", "counterattack_year", "counterattack_boost", "nato_europe_target", "nato_europe_year")
+"""Global scenario levers: what a single run's counterfactual resets to the baseline (with every hostility
+weight and each country's legislated floor); coefficients, priors, shocks and draws are kept."""
+COUNTRY_LEVERS = ("floor_target", "floor_year")
+
+
+def counterfactual(params: Params) -> Params:
+    """A single run's counterfactual: ``params`` with every lever at its baseline (default) value.
+
+    Kept: countries, years, threat model, anchoring, shocks and draws, coefficients and priors, so
+    that the counterfactual run with the same seed sees the same shocks (docs/MODEL.md, "Outcomes").
+    """
+    table = specs()
+    reset = set(LEVERS) | {country_param(f, c) for f in COUNTRY_LEVERS for c in COUNTRIES}
+    reset |= {n for n in table if n.startswith("hostility_") and n != "hostility_scale"}
+    keep = {k: v for k, v in params.overrides().items() if k not in reset}
+    return Params.from_kwargs(**keep)

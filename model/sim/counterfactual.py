@@ -1,0 +1,56 @@
+"""Matched counterfactual runs and the noise band of the no-lever ensemble (docs/MODEL.md, "Outcomes").
+
+A run's counterfactual is the same seed -- the same yearly shocks, coefficient and North Korea
+draws -- under the base levers: in a sweep the experiment's base, for a single run
+:func:`model.sim.params.counterfactual`. It is always simulated by the array kernel
+(:func:`model.sim.dynamics.simulate`), whichever driver ran the run itself, so both drivers report
+identical outcomes.
+
+The noise band is the spread of late regional growth over :data:`BAND_RUNS` counterfactual runs
+with the fixed seeds ``0 .. BAND_RUNS - 1`` (:func:`model.sim.outcomes.noise_band`): it depends on
+the base parameters only, never on the chunking of a sweep or on the runs' own seeds. Without
+shocks or draws it is 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from model.sim import dynamics
+from model.sim.inputs import RunDraws, build_inputs, draw_runs
+from model.sim.outcomes import Counterfactual, noise_band
+from model.sim.params import Params
+
+BAND_RUNS = 64
+"""Counterfactual runs (seeds 0..63) whose spread of late growth sets the noise band."""
+GLOBAL = "us_demand"
+"""A global held at its base value to give a batch its run axis."""
+
+
+def has_draws(params: Params) -> bool:
+    """True if the runs of ``params`` have shocks or coefficient / North Korea draws."""
+    return any(float(params[k]) != 0.0 for k in ("threat_noise", "budget_noise", "coefficient_draws", "prk_draws"))
+
+
+def counterfactual_paths(params: Params, draws: RunDraws | None, n_runs: int) -> dict[str, np.ndarray]:
+    """Paths ``(R, T+1, N)`` of ``params`` for ``n_runs`` runs with the given draws (None: no shocks)."""
+    varied = {GLOBAL: np.full(n_runs, float(params[GLOBAL]))}
+    x = build_inputs(params, varied, draws)
+    return dynamics.simulate(x, None if draws is None else draws.noise)
+
+
+def matched(params: Params, seeds: np.ndarray) -> tuple[Counterfactual, np.ndarray]:
+    """The counterfactual of runs with ``seeds`` under ``params``: (burden and threat paths, GDP paths)."""
+    seeds = np.asarray(seeds)
+    steps, n = params["until"] - params["start_year"], len(params.countries)
+    draws = draw_runs(seeds, steps, n) if has_draws(params) else None
+    out = counterfactual_paths(params, draws, len(seeds))
+    return Counterfactual(out["burden"], out["threat"]), out["gdp"]
+
+
+def ensemble_band(params: Params) -> float:
+    """Noise band (share of GDP) of the no-lever ensemble of ``params`` (0 without shocks or draws)."""
+    if not has_draws(params):
+        return 0.0
+    cf, gdp = matched(params, np.arange(BAND_RUNS))
+    return noise_band(cf.burden, gdp)
