@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml
 	  echo "$(PYTHON) -m venv $(VENV)"; $(PYTHON) -m venv $(VENV); \
 	fi
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,discover]'
 	$(BIN)/python -m model.viz.offline_assets
 	touch $(STAMP)
 
