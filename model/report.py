@@ -34,7 +34,7 @@ from model.analysis.sensitivity import BOOTSTRAP_SEED_OFFSET as SA_BOOTSTRAP_OFF
 from model.analysis.sensitivity import HORIZON as SA_HORIZON  # noqa: E402
 from model.analysis.sensitivity import OUTCOMES as SA_OUTCOMES  # noqa: E402
 from model.analysis.sensitivity import Sensitivity, plot_indices, run_sensitivity  # noqa: E402
-from model.batch.store import code_version, metadata, staged_output, write_json  # noqa: E402
+from model.batch.store import code_version, metadata, staged_output, subfolder, write_csv, write_json, write_text  # noqa: E402
 from model.charts.run import COLORS, REFERENCE_LINES  # noqa: E402
 from model.sim.data import (  # noqa: E402
     PRK_BURDEN_ESTIMATE,
@@ -617,16 +617,15 @@ def write_report(out: Path, settings: Settings = Settings(), train_until: int = 
     out = Path(out)
     with staged_output(out) as stage:
         rep = build_report(settings, train_until)
-        figs = stage / FIG_DIR
-        figs.mkdir()
+        figs = subfolder(stage, FIG_DIR)
         for name, fig in rep.figures.items():
             fig.savefig(figs / name, dpi=110)
             plt.close(fig)
         for stem, df in rep.tables.items():
-            df.to_csv(figs / f"{stem}.csv", index=False)
+            write_csv(df, figs / f"{stem}.csv")
         write_json(metadata(settings=settings.__dict__, train_until=train_until, timings=rep.timings,
                             scenarios=list(SCENARIOS)), figs / "metadata.json")
-        (stage / "REPORT.md").write_text(rep.markdown)
+        write_text(rep.markdown, stage / "REPORT.md")
     return rep
 
 

@@ -1,8 +1,8 @@
 """Synthetic sweep result folders in the layout ``armsrace sweep`` writes (the results contract).
 
-Layout (see model/sweep.py): ``DIR/manifest.json``, ``DIR/runs/chunk-*.parquet`` (one row per run:
-run, design_point, replicate, seed, the varied parameters, then the outcomes of
-:func:`model.sim.outcomes.summarise` and ``stability_radius``) and, optionally,
+Layout (:mod:`model.batch.store`, which also writes the files here): ``DIR/manifest.json``,
+``DIR/runs/chunk-*.parquet`` (one row per run: run, design_point, replicate, seed, the varied
+parameters, then the outcomes of :func:`model.sim.outcomes.summarise` and ``stability_radius``) and, optionally,
 ``DIR/agents/chunk-*.parquet`` (run, year, country, burden, spending, gdp, capability, threat,
 pressure, backlash). The manifest has the sweep's keys and shapes: the design record (with the
 Sobol problem as the experiment records it, ``dists`` included), seeds ``{"root": seed}`` with the
@@ -31,7 +31,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+from model.batch import store
 from model.batch.experiments import run_seeds
 from model.sim.outcomes import summarise
 from model.sim.params import ALLIES, COUNTRIES, RIVALS
@@ -128,10 +130,9 @@ def write_result(folder: Path, kind: str, points: pd.DataFrame, replicates: int 
         outcome_hook(runs)
     chunks = {}
     for i, start in enumerate(range(0, n_runs, chunk_size)):
-        name = f"chunk-{i:05d}.parquet"
         part = runs.iloc[start:start + chunk_size]
-        part.to_parquet(folder / "runs" / name, index=False)
-        chunks[f"{i:05d}"] = {"runs": [int(start), int(start + len(part))], "done": True}
+        chunks[store.chunk_key(i)] = {"runs": [int(start), int(start + len(part))], "done": True}
+        tables = {"runs": pa.Table.from_pandas(part, preserve_index=False)}
         if agents:
             (folder / "agents").mkdir(exist_ok=True)
             sel = np.arange(start, start + len(part))
@@ -143,7 +144,8 @@ def write_result(folder: Path, kind: str, points: pd.DataFrame, replicates: int 
                 **{v: paths[v][sel].reshape(rows) for v in ("burden", "spending", "gdp", "capability", "threat",
                                                             "pressure", "backlash")},
             })
-            table.to_parquet(folder / "agents" / name, index=False)
+            tables["agents"] = pa.Table.from_pandas(table, preserve_index=False)
+        store.write_chunk(folder, i, tables)
     design = {"kind": kind, "varied": varied, "n_points": n_points, **(extra_design or {})}
     parameters = {name: ({"values": sorted(set(points[name].tolist()))} if kind == "grid" else
                          {"low": float(points[name].min()), "high": float(points[name].max()),
@@ -166,7 +168,7 @@ def write_result(folder: Path, kind: str, points: pd.DataFrame, replicates: int 
         "engine": "synthetic-fixture", "versions": {}, "code": {"git_commit": None, "git_dirty": None},
         "created_utc": "2025-01-01T00:00:00+00:00", "command": "fixtures_results.write_result", "chunks": chunks,
     }
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    store.write_manifest(manifest, folder)
     return folder
 
 
@@ -209,6 +211,18 @@ def write_sobol(folder: Path, n: int = 512, replicates: int = 2, calc_second_ord
     kw.setdefault("agents", False)
     kw.setdefault("chunk_size", 2000)
     return write_result(folder, "sobol", points, replicates, extra_design=extra, outcome_hook=hook, **kw)
+
+
+def interrupt(folder: Path, keys: list[str], delete: list[str] = ()) -> Path:
+    """What an interrupted sweep leaves: chunks not marked done (their files deleted, or left stray)."""
+    manifest = store.read_manifest(folder)
+    for key in keys:
+        manifest["chunks"][key]["done"] = False
+    store.write_manifest(manifest, folder)
+    for key in delete:
+        for sub in store.CHUNK_DIRS:
+            store.chunk_file(folder, sub, key).unlink(missing_ok=True)
+    return folder
 
 
 def assert_valid_image(path: Path) -> None:

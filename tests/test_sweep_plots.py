@@ -16,6 +16,7 @@ from fixtures_results import (
     SOBOL_PROBLEM,
     assert_valid_image,
     grid_points,
+    interrupt,
     write_grid,
     write_lhs,
     write_result,
@@ -75,78 +76,6 @@ def _assert_labelled(fig, legend: bool = True) -> None:
         assert ax.get_title() or ax.get_title(loc="left") or ax.get_xlabel(), ax
     if legend:
         assert fig.legends or any(ax.get_legend() for ax in fig.axes)
-
-
-# ---------------------------------------------------------------------------------------------- loading
-
-def test_load_results_reads_manifest_runs_and_agents_lazily(folders, monkeypatch):
-    read = []
-    original = pd.read_parquet
-    monkeypatch.setattr(pd, "read_parquet", lambda path, **kw: (read.append(Path(path)), original(path, **kw))[1])
-    res = load_results(folders["grid"])
-    assert res.kind == "grid" and res.varied == ["us_demand", "alliance_credibility", "threat_scale"]
-    assert res.replicates == 3 and res.n_points == 48 and len(res.runs) == 144
-    assert res.runs["run"].tolist() == list(range(144))  # concatenated chunks, in run order
-    assert "stability_radius" in res.outcomes and "us_demand" not in res.outcomes
-    assert read and all(p.parent.name == "runs" for p in read)  # no agent table read yet
-    agents = res.read_agents()
-    assert len(agents) == 144 * 17 * 7
-    assert set(agents["country"]) == set(COLORS)
-    assert not hasattr(res, "agents")  # one way to read agents: read_agents (columns, runs)
-    some = res.read_agents(["burden"], runs=[0, 5])
-    assert list(some.columns) == ["run", "burden"] and set(some["run"]) == {0, 5}
-
-
-def _interrupt(folder: Path, keys: list[str], delete: list[str] = ()) -> Path:
-    """What an interrupted sweep leaves: chunks not marked done (their files deleted, or left stray)."""
-    manifest = json.loads((folder / "manifest.json").read_text())
-    for key in keys:
-        manifest["chunks"][key]["done"] = False
-    (folder / "manifest.json").write_text(json.dumps(manifest))
-    for key in delete:
-        for sub in ("runs", "agents"):
-            (folder / sub / f"chunk-{key}.parquet").unlink(missing_ok=True)
-    return folder
-
-
-def test_load_results_ignores_chunks_not_marked_done_like_the_sweep(tmp_path):
-    from model.batch.sweep import read_agents, read_runs
-
-    folder = _interrupt(write_grid(tmp_path / "partial", chunk_size=50), ["00001"])
-    assert (folder / "runs" / "chunk-00001.parquet").is_file()  # a stray chunk: written, not marked done
-    res = load_results(folder)
-    expected = list(range(50)) + list(range(100, 144))
-    assert res.runs["run"].tolist() == expected and res.expected_runs == 144
-    assert res.incomplete_note == "Unfinished sweep: 94 of 144 runs."
-    pd.testing.assert_frame_equal(res.runs, read_runs(folder))  # plot and sweep read the same runs
-    agents = res.read_agents(["burden"])
-    assert sorted(agents["run"].unique()) == expected
-    pd.testing.assert_frame_equal(res.read_agents(), read_agents(folder))
-    # a chunk marked done whose file is gone: one line naming it
-    (folder / "runs" / "chunk-00002.parquet").unlink()
-    with pytest.raises(ParameterError, match="chunk-00002.parquet") as err:
-        load_results(folder)
-    assert "\n" not in str(err.value)
-
-
-@pytest.mark.parametrize("case", ["missing", "file", "no_manifest", "bad_manifest", "no_design", "no_runs"])
-def test_load_results_rejects_bad_folders_with_one_line_naming_the_folder(tmp_path, case):
-    folder = tmp_path / f"bad-{case}"
-    if case == "file":
-        folder.write_text("x")
-    elif case != "missing":
-        folder.mkdir()
-    if case == "bad_manifest":
-        (folder / "manifest.json").write_text("{not json")
-    if case == "no_design":
-        (folder / "manifest.json").write_text(json.dumps({"replicates": 1}))
-    if case == "no_runs":
-        (folder / "manifest.json").write_text(json.dumps({"design": {"kind": "grid", "varied": ["us_demand"]}}))
-        (folder / "runs").mkdir()
-    with pytest.raises(ParameterError) as err:
-        load_results(folder)
-    msg = str(err.value)
-    assert str(folder) in msg and "\n" not in msg
 
 
 # ---------------------------------------------------------------------------------------------- phase diagrams
@@ -404,10 +333,10 @@ def test_end_to_end_on_a_real_small_sweep(tmp_path):
 
 def test_unfinished_sweep_is_drawn_and_says_so_on_every_chart(folders, tmp_path):
     # interrupted sweeps: the chunks not marked done are left out (deleted, or left as stray files)
-    grid = load_results(_interrupt(write_grid(tmp_path / "grid", chunk_size=50), ["00002"], delete=["00002"]))
-    one = load_results(_interrupt(write_result(tmp_path / "one", "grid", grid_points(
+    grid = load_results(interrupt(write_grid(tmp_path / "grid", chunk_size=50), ["00002"], delete=["00002"]))
+    one = load_results(interrupt(write_result(tmp_path / "one", "grid", grid_points(
         {"us_demand": [0.02, 0.03, 0.04, 0.05]}), 4, agents=False, chunk_size=6), ["00001"]))
-    sobol = load_results(_interrupt(write_sobol(tmp_path / "sobol", n=64, replicates=1, chunk_size=100),
+    sobol = load_results(interrupt(write_sobol(tmp_path / "sobol", n=64, replicates=1, chunk_size=100),
                                     ["00002"]))
     assert (len(grid.runs), len(one.runs), len(sobol.runs)) == (100, 10, 412)
     full = load_results(folders["grid"])

@@ -547,13 +547,10 @@ def _num(v) -> str:
 
 
 def write_scenario(cal: Calibration, path: Path, command: str | None = None) -> Path:
-    """Write :func:`to_toml` to ``path`` atomically (temporary file, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(to_toml(cal, command))
-    tmp.replace(path)
-    return path
+    """Write :func:`to_toml` to ``path`` atomically (:func:`model.batch.store.atomic_write`)."""
+    from model.batch.store import atomic_write
+
+    return atomic_write(Path(path), to_toml(cal, command))
 
 
 def coefficient_table(cal: Calibration) -> pd.DataFrame:

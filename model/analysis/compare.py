@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from model.batch.store import file_hash, metadata, staged_output, write_json
+from model.batch.store import metadata, staged_output, write_csv, write_json, write_text
 from model.charts.sweep import (
     Results,
     check_formats,
@@ -324,8 +324,8 @@ def compare(dirs: Sequence[str | Path], out: str | Path, formats: Sequence[str] 
     out = Path(out)
     names: list[str] = []
     with staged_output(out) as stage:
-        table.to_csv(stage / "differences.csv", index=False)
-        (stage / "differences.md").write_text(markdown_table(table, results, labels))
+        write_csv(table, stage / "differences.csv")
+        write_text(markdown_table(table, results, labels), stage / "differences.md")
         names += ["differences.csv", "differences.md"]
         charts = []
         for stem, make in comparison_charts(results):
@@ -334,7 +334,7 @@ def compare(dirs: Sequence[str | Path], out: str | Path, formats: Sequence[str] 
             names += files
         inputs = [{"label": lab, "folder": str(r.path), "base_scenario": r.base_scenario, "design": r.kind,
                    "varied": r.varied, "n_runs": len(r.runs), "experiment_hash": r.manifest.get("experiment_hash"),
-                   "manifest_sha256": file_hash(r.path / "manifest.json")} for r, lab in zip(results, labels,
+                   "manifest_sha256": r.manifest_sha256} for r, lab in zip(results, labels,
                                                                                             strict=True)]
         write_json(metadata(inputs=inputs, charts=charts, confidence=CONFIDENCE,
                             interval="Student-t over replicate means (>= 2 replicates), else over Saltelli "

@@ -10,8 +10,8 @@ A result folder written by ``armsrace sweep`` holds (the results contract):
   :func:`model.sim.outcomes.summarise` plus ``stability_radius``;
 * ``agents/chunk-*.parquet`` (optional): one row per run, year and country (``burden`` etc.).
 
-Only the chunks the manifest marks done are read, through :func:`model.batch.sweep.done_chunk_files`
-(the listing :func:`model.batch.sweep.read_runs` uses), so charts and the sweep agree on an interrupted
+Only the chunks the manifest marks done are read, through :func:`model.batch.store.done_chunk_files`
+(the listing :func:`model.batch.store.read_runs` uses), so charts and the sweep agree on an interrupted
 folder; a chart of an unfinished sweep says so ("Unfinished sweep: x of y runs").
 
 Replicates are aggregated per chart and the aggregation is stated on it: phase diagrams show the
@@ -25,7 +25,6 @@ complete Saltelli blocks of the design.
 
 from __future__ import annotations
 
-import json
 import math
 import textwrap
 import warnings
@@ -46,8 +45,18 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from model.batch.store import staged_output, write_json  # noqa: E402
-from model.batch.sweep import MANIFEST, done_chunk_files  # noqa: E402
+from model.batch.store import (  # noqa: E402
+    DERIVED,
+    Results,
+    legend_label,
+    load_results,
+    staged_output,
+    unfinished_note,
+    unique_labels,
+    write_csv,
+    write_json,
+)
+from model.batch.store import as_list as _as_list  # noqa: E402
 from model.charts.run import COLORS, REFERENCE_LINES  # noqa: E402
 from model.errors import ParameterError  # noqa: E402
 from model.sim.outcomes import ESCALATION  # noqa: E402
@@ -57,9 +66,6 @@ ESCALATION_COLORS = {"stable": "#5a9e4b", "buildup": "#e8a33d", "spiral": "#b218
 """One colour per escalation class (green: settles; amber: settles higher; red: keeps rising)."""
 EXPERIMENT_COLORS = ("#1b6ca8", "#d1495b", "#2a9d8f", "#8d5fd3", "#e9a03b", "#6c757d", "#3d405b", "#a0522d")
 """Colours of experiments when several are overlaid (countries keep :data:`model.charts.run.COLORS`)."""
-ID_COLUMNS = ("run", "design_point", "replicate", "seed")
-DERIVED = {"spiral_share": ("spiral",), "escalating_share": ("buildup", "spiral")}
-"""Derived per-run indicators (1 if the run's class is in the tuple), shown as shares of runs."""
 FORMATS = ("png", "svg", "pdf")
 SOBOL_OUTCOMES = ("regional_spending_growth", "spiral_share", "security_dilemma_index", "final_burden_jpn",
                   "final_burden_kor", "final_burden_phl")
@@ -68,190 +74,6 @@ MAX_FAN_RUNS = 20_000
 
 SALIB_SEED_OFFSET = 1
 """Bootstrap seed = ``seed + 1``: SALib 1.6 seeds its bootstrap only for a truthy seed (``if seed:``)."""
-
-
-# ----------------------------------------------------------------------------------------------
-# Loading
-
-
-@dataclass
-class Results:
-    """One sweep result folder: its manifest and runs table; agent rows are read on demand
-    (:meth:`read_agents`, chunk by chunk, only the columns and runs asked for).
-
-    Attributes:
-        path: the result folder.
-        manifest: the parsed ``manifest.json``.
-        runs: one row per run of the chunks marked done, sorted by ``run``.
-    """
-
-    path: Path
-    manifest: dict[str, Any]
-    runs: pd.DataFrame
-
-    @property
-    def design(self) -> dict[str, Any]:
-        return self.manifest["design"]
-
-    @property
-    def kind(self) -> str:
-        return str(self.design.get("kind", ""))
-
-    @property
-    def varied(self) -> list[str]:
-        return list(self.design.get("varied", []))
-
-    @property
-    def replicates(self) -> int:
-        return int(self.manifest.get("replicates") or self.runs["replicate"].nunique())
-
-    @property
-    def n_points(self) -> int:
-        return int(self.runs["design_point"].nunique())
-
-    @property
-    def base_scenario(self) -> str:
-        base = self.manifest.get("base_scenario") or ""
-        return Path(str(base)).stem if base else ""
-
-    @property
-    def label(self) -> str:
-        """Name used on charts: the folder name."""
-        return self.path.name
-
-    @property
-    def expected_runs(self) -> int:
-        """Runs the experiment declares (``n_runs`` in the manifest); more than ``len(runs)`` if unfinished."""
-        return int(self.manifest.get("n_runs") or len(self.runs))
-
-    @property
-    def incomplete_note(self) -> str:
-        n, m = len(self.runs), self.expected_runs
-        return f"Unfinished sweep: {n:,} of {m:,} runs." if n < m else ""
-
-    @property
-    def outcomes(self) -> list[str]:
-        """Outcome columns of the runs table (everything but ids and varied parameters)."""
-        skip = set(ID_COLUMNS) | set(self.varied)
-        return [c for c in self.runs.columns if c not in skip]
-
-    @property
-    def agent_files(self) -> list[Path]:
-        """Agent tables of the chunks marked done (none when the sweep kept no paths)."""
-        if not (self.path / "agents").is_dir():
-            return []
-        return done_chunk_files(self.path, "agents", self.manifest)
-
-    @property
-    def has_agents(self) -> bool:
-        return bool(self.agent_files)
-
-    def read_agents(self, columns: Sequence[str] | None = None, runs: Iterable[int] | None = None) -> pd.DataFrame:
-        """Agent rows (optionally only some columns and runs), read chunk by chunk.
-
-        Raises:
-            ParameterError: the folder has no ``agents/chunk-*.parquet`` of a chunk marked done.
-        """
-        if not self.has_agents:
-            raise ParameterError(f"The results folder {str(self.path)!r} has no agent tables "
-                                 f"(agents/chunk-*.parquet); fan charts need them.")
-        cols = None if columns is None else list(dict.fromkeys(["run", *columns]))
-        keep = None if runs is None else np.unique(np.fromiter(runs, dtype=np.int64))
-        parts = []
-        for f in self.agent_files:
-            part = pd.read_parquet(f, columns=cols)
-            if keep is not None:
-                part = part[np.isin(part["run"].to_numpy(), keep)]
-            parts.append(part)
-        return pd.concat(parts, ignore_index=True)
-
-    def values(self, outcome: str) -> pd.Series:
-        """Per-run values of an outcome column or of a derived share (:data:`DERIVED`), as floats."""
-        if outcome in DERIVED:
-            return self.runs["escalation"].isin(DERIVED[outcome]).astype(float)
-        if outcome == "escalation":
-            return self.runs["escalation_code"].astype(float)
-        if outcome not in self.runs.columns:
-            raise ParameterError(f"The results folder {str(self.path)!r} has no outcome {outcome!r}; "
-                                 f"known: {', '.join(self.outcomes)}.")
-        return pd.to_numeric(self.runs[outcome], errors="coerce").astype(float)
-
-
-def load_results(folder: str | Path) -> Results:
-    """Read a sweep result folder: the manifest and the runs of the chunks it marks done.
-
-    Agents are read when needed (:meth:`Results.read_agents`). Chunk files not marked done (left by
-    an interrupted sweep) are ignored, as by :func:`model.batch.sweep.read_runs`.
-
-    Raises:
-        ParameterError: the folder is missing, has no (valid) ``manifest.json``, no runs, or runs
-            without the contract's id and varied-parameter columns. The message names the folder.
-    """
-    folder = Path(folder)
-    where = f"The results folder {str(folder)!r}"
-    if not folder.is_dir():
-        raise ParameterError(f"{where} does not exist." if not folder.exists() else f"{where} is not a folder.")
-    mpath = folder / MANIFEST
-    if not mpath.is_file():
-        raise ParameterError(f"{where} has no manifest.json; is it the output of 'armsrace sweep'?")
-    try:
-        manifest = json.loads(mpath.read_text())
-    except (OSError, ValueError) as exc:
-        raise ParameterError(f"{where} has an unreadable manifest.json: {exc}.") from None
-    design = manifest.get("design") if isinstance(manifest, dict) else None
-    if not isinstance(design, dict) or not isinstance(design.get("varied"), list) or "kind" not in design:
-        raise ParameterError(f"{where} has a manifest.json without a design (kind, varied).")
-    files = done_chunk_files(folder, "runs", manifest)
-    if not files:
-        raise ParameterError(f"{where} has no runs (no chunk of runs/chunk-*.parquet marked done in {MANIFEST}).")
-    missing = [f for f in files if not f.is_file()]
-    if missing:
-        raise ParameterError(f"{where} has no runs/{missing[0].name}, which {MANIFEST} marks done "
-                             f"({len(missing)} such chunk(s)); was the folder copied in part?")
-    try:
-        runs = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
-    except Exception as exc:  # pyarrow raises several types for damaged files
-        raise ParameterError(f"{where} has an unreadable runs table: {exc}.") from None
-    if runs.empty:
-        raise ParameterError(f"{where} has no runs (the runs tables are empty).")
-    missing = [c for c in (*ID_COLUMNS[:3], *design["varied"], "escalation") if c not in runs.columns]
-    if missing:
-        raise ParameterError(f"{where} has runs without the column(s) {', '.join(missing)}.")
-    runs = runs.sort_values("run", kind="stable").reset_index(drop=True)
-    return Results(path=folder, manifest=manifest, runs=runs)
-
-
-def _as_list(results: Results | Sequence[Results]) -> list[Results]:
-    return [results] if isinstance(results, Results) else list(results)
-
-
-def unique_labels(results: Sequence[Results]) -> list[str]:
-    """Folder names, made unique with the parent folder (or a number) when they collide."""
-    labels = [r.label for r in results]
-    for i, r in enumerate(results):
-        if labels.count(r.label) > 1:
-            labels[i] = f"{r.path.parent.name}/{r.label}" if r.path.parent.name else r.label
-    seen: dict[str, int] = {}
-    for i, lab in enumerate(labels):
-        seen[lab] = seen.get(lab, 0) + 1
-        if seen[lab] > 1:
-            labels[i] = f"{lab} ({seen[lab]})"
-    return labels
-
-
-def unfinished_note(results: Results | Sequence[Results], labels: Sequence[str] | None = None) -> str:
-    """The note 'Unfinished sweep: x of y runs.' naming the unfinished results (empty if none)."""
-    rs = _as_list(results)
-    if len(rs) == 1:
-        return rs[0].incomplete_note
-    labels = unique_labels(rs) if labels is None else labels
-    parts = [f"{lab} {len(r.runs):,} of {r.expected_runs:,} runs" for r, lab in zip(rs, labels, strict=True)
-             if r.incomplete_note]
-    return f"Unfinished sweep: {'; '.join(parts)}." if parts else ""
-
-
-def legend_label(res: Results, label: str) -> str:
-    return f"{label} [{res.base_scenario}]" if res.base_scenario and res.base_scenario != label else label
 
 
 # ----------------------------------------------------------------------------------------------
@@ -423,9 +245,7 @@ def _auto_facet(rs: Sequence[Results], used: Sequence[str]) -> str | None:
 
 def _check_outcome(rs: Sequence[Results], outcome: str) -> None:
     for r in rs:
-        if outcome not in DERIVED and outcome != "escalation" and outcome not in r.runs.columns:
-            raise ParameterError(f"The results folder {str(r.path)!r} has no outcome {outcome!r}; "
-                                 f"known: {', '.join(['escalation', *DERIVED, *r.outcomes])}.")
+        r.check_outcome(outcome)
 
 
 def _pool_note(rs: Sequence[Results], used: Sequence[str]) -> str:
@@ -1179,7 +999,7 @@ def write_plots(result_dir: str | Path, out: str | Path | None = None,
         if res.kind == "sobol" and _has_complete_block(res):
             table = sobol_table(res)
             if not table.empty:
-                table.to_csv(stage / "sobol_indices.csv", index=False)
+                write_csv(table, stage / "sobol_indices.csv")
                 index.append({"stem": "sobol_indices",
                               "description": "First- and total-order Sobol indices with 95% intervals",
                               "files": [*save_figure(sobol_indices(res, table=table), stage, "sobol_indices",

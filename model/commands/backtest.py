@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 
 from model.analysis.backtest import backtest, format_table, plot_backtest
 from model.analysis.calibrate import DEFAULT_TRAIN, OBJECTIVES, coefficient_table, to_toml
-from model.batch.store import metadata, staged_output, write_json
+from model.batch.store import metadata, staged_output, write_csv, write_json, write_text
 
 ORDER = 90
 
@@ -50,13 +50,13 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     with staged_output(out) as stage:
         result = backtest(args.train_until, args.test_until, args.train_start, objective=args.objective)
-        result.table.to_csv(stage / "backtest.csv", index=False)
-        result.forecasts.to_csv(stage / "forecasts.csv", index=False)
-        coefficient_table(result.calibration).to_csv(stage / "coefficients.csv")
+        write_csv(result.table, stage / "backtest.csv")
+        write_csv(result.forecasts, stage / "forecasts.csv")
+        write_csv(coefficient_table(result.calibration), stage / "coefficients.csv", index=True)
         command = "armsrace backtest " + " ".join(
             f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()
             if k in ("train_until", "test_until", "train_start", "objective"))
-        (stage / "calibrated.toml").write_text(to_toml(result.calibration, command))
+        write_text(to_toml(result.calibration, command), stage / "calibrated.toml")
         for var in ("burden", "spending"):
             fig = plot_backtest(result, var)
             fig.savefig(stage / f"backtest_{var}.png", dpi=120)

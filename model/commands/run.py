@@ -9,7 +9,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from model.batch.store import metadata, staged_output, write_json, write_table
+from model.batch.store import metadata, staged_output, write_csv, write_json, write_table
 from model.charts.run import RUN_FIGURES
 from model.errors import ParameterError
 from model.sim.model import ArmsRaceModel
@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         summary = {"scenario": scenario.name, "seed": args.seed, **model.summary()}
         write_table(table, stage, "agents")
         write_json(summary, stage / "summary.json")
-        pd.DataFrame([summary]).to_csv(stage / "summary.csv", index=False)
+        write_csv(pd.DataFrame([summary]), stage / "summary.csv")
         write_json(metadata(scenario=scenario.name, scenario_file=str(scenario.path), seed=args.seed,
                             parameters=params.values, overrides=overrides), stage / "metadata.json")
         title = f"Scenario '{scenario.name}' (seed {args.seed}): {scenario.description}"
