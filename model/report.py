@@ -10,7 +10,10 @@ rule stated next to it.
 Sections: the six article scenarios (``baseline``, ``us_demand_3_5``, ``nato_precedent_5``,
 ``counterattack_codified``, ``credibility_shock``, ``restraint``) side by side; the claims; the
 calibration (1995-2014) and the out-of-sample backtest (2015-2024) against naive forecasts; the
-Sobol sensitivity analysis; the assumptions and data limits.
+Sobol sensitivity analysis of the project's declared experiment ``experiments/sensitivity.toml``
+(:func:`model.analysis.sensitivity.run_sensitivity`: the same runs and estimator as ``armsrace sweep``
+and ``armsrace plot`` of that file); the assumptions and data limits. Figures are drawn by
+:mod:`model.charts`.
 """
 
 from __future__ import annotations
@@ -19,33 +22,29 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")  # files only
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from model.analysis.backtest import Backtest, backtest, plot_backtest  # noqa: E402
-from model.analysis.calibrate import coefficient_table  # noqa: E402
-from model.analysis.sensitivity import BOOTSTRAP_SEED_OFFSET as SA_BOOTSTRAP_OFFSET  # noqa: E402
-from model.analysis.sensitivity import HORIZON as SA_HORIZON  # noqa: E402
-from model.analysis.sensitivity import OUTCOMES as SA_OUTCOMES  # noqa: E402
-from model.analysis.sensitivity import Sensitivity, plot_indices, run_sensitivity  # noqa: E402
-from model.batch.store import code_version, metadata, staged_output, subfolder, write_csv, write_json, write_text  # noqa: E402
-from model.charts.run import COLORS, REFERENCE_LINES  # noqa: E402
-from model.sim.data import (  # noqa: E402
+from model.analysis.backtest import Backtest, backtest
+from model.analysis.calibrate import coefficient_table
+from model.analysis.sensitivity import Sensitivity, run_sensitivity
+from model.analysis.sobol import SALIB_SEED_OFFSET
+from model.batch.store import code_version, metadata, staged_output, subfolder, write_csv, write_json, write_text
+from model.charts.backtest import plot_backtest
+from model.charts.scenarios import plot_comparison, plot_scenarios
+from model.charts.sobol import plot_indices
+from model.charts.style import save_figure
+from model.sim.data import (
     PRK_BURDEN_ESTIMATE,
     PRK_GDP_ESTIMATE,
     PRK_GROWTH_ASSUMPTION,
     default_growth,
     history,
 )
-from model.sim.model import ArmsRaceModel  # noqa: E402
-from model.sim.params import ALLIES, BLOC, NAMES, specs  # noqa: E402
-from model.sim.scenarios import load_scenario  # noqa: E402
+from model.sim.model import ArmsRaceModel
+from model.sim.params import ALLIES, NAMES, specs
+from model.sim.scenarios import load_scenario
 
 SCENARIOS = ("baseline", "us_demand_3_5", "nato_precedent_5", "counterattack_codified",
              "credibility_shock", "restraint")
@@ -57,6 +56,13 @@ EFFECT = 1e-4
 """Smallest difference of burdens (share of GDP, i.e. 0.01 percentage point) counted as an effect."""
 REL_EFFECT = 1e-3
 """Smallest relative difference of threat or spending (0.1%) counted as an effect."""
+VERDICTS = ("reproduced", "partly", "not reproduced")
+SCENARIO_COLUMNS = ("escalation", "regional_burden_start", "regional_burden_end", "regional_spending_growth",
+                    "security_dilemma_index", "final_burden_jpn", "final_burden_kor", "final_burden_phl",
+                    "final_burden_chn", "final_burden_prk", "final_burden_rus", "cross_2pct_jpn", "cross_3_5pct_jpn")
+"""Outcomes of the scenario table (section 1), in order."""
+CLAIM_COLUMNS = ("#", "claim", "comparison", "numbers", "verdict")
+"""Columns of the claims table (section 2); ``claims.csv`` adds the rule."""
 
 
 @dataclass(frozen=True)
@@ -64,16 +70,16 @@ class Settings:
     """How much to compute.
 
     Attributes:
-        sobol_n: Saltelli base sample size (power of 2).
-        replicates: seeded runs per design point.
+        sobol_n: Saltelli base sample size (a power of 2) instead of the sensitivity experiment's
+            own (None: the experiment's, ``experiments/sensitivity.toml``).
         objectives: calibration objectives to backtest ("one-step", "free-run").
         starts: starting adjustment speeds of the calibration.
-        seed: root seed of the sensitivity analysis.
+        seed: seed of the bootstrap intervals of the Sobol indices (design and run seeds are the
+            experiment's own).
         quick: small settings for a first look (the report says so); ``armsrace report --quick``.
     """
 
-    sobol_n: int = 512
-    replicates: int = 16
+    sobol_n: int | None = None
     objectives: tuple[str, ...] = ("one-step", "free-run")
     starts: tuple[float, ...] = (0.1, 0.3, 0.7)
     seed: int = 0
@@ -84,7 +90,7 @@ class Settings:
         return f"armsrace report{' --quick' if self.quick else ''} --seed {self.seed}"
 
 
-QUICK = Settings(sobol_n=8, replicates=2, objectives=("one-step",), starts=(0.3,), quick=True)
+QUICK = Settings(sobol_n=8, objectives=("one-step",), starts=(0.3,), quick=True)
 """Small settings for tests and a first look (seconds)."""
 
 
@@ -123,66 +129,6 @@ def value(agents: pd.DataFrame, scenario: str, iso: str, var: str, year: int) ->
     return float(row[var].iloc[0])
 
 
-def plot_scenarios(agents: pd.DataFrame) -> Figure:
-    """Small multiples: burden (% of GDP) per country, one panel per scenario (North Korea in the title)."""
-    names = list(dict.fromkeys(agents["scenario"]))
-    ncol = 3
-    nrow = int(np.ceil(len(names) / ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(14, 4.0 * nrow + 0.8), layout="constrained",
-                             sharey=True, squeeze=False)
-    for ax, name in zip(axes.flat, names):
-        d = agents[agents["scenario"] == name]
-        for iso in dict.fromkeys(d["country"]):
-            if iso == "PRK":
-                continue
-            rows = d[d["country"] == iso]
-            ax.plot(rows["year"], rows["burden"] * 100, "-" if BLOC[iso] == "US alliance" else "--",
-                    color=COLORS[iso], lw=1.7, label=f"{NAMES[iso]} ({iso})")
-        for level in REFERENCE_LINES:
-            ax.axhline(level * 100, color="0.5", lw=0.7, ls=":")
-        prk = d[d["country"] == "PRK"]["burden"] * 100
-        ax.set_title(f"{name}\n(North Korea, estimate: {prk.iloc[0]:.1f}% → {prk.iloc[-1]:.1f}%, not drawn)",
-                     fontsize=10)
-        ax.set_xlabel("Year")
-        ax.set_ylabel("Military spending, % of GDP")
-        ax.grid(alpha=0.3)
-    for ax in list(axes.flat)[len(names):]:
-        ax.set_visible(False)
-    handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncol=6, fontsize=9,
-               title="— US alliance, -- rivals; dotted: 2%, 3.5%, 5% of GDP")
-    fig.suptitle("Military burden by scenario (deterministic runs, 2024 = SIPRI data)", fontsize=12)
-    return fig
-
-
-def plot_comparison(agents: pd.DataFrame) -> Figure:
-    """Four panels comparing the scenarios: Japan's burden, allies' spending, China's and North Korea's threat."""
-    names = list(dict.fromkeys(agents["scenario"]))
-    fig, axes = plt.subplots(2, 2, figsize=(12, 8), layout="constrained")
-    styles = dict(zip(names, ["-", "-", "-", "--", "-.", ":"]))
-    colors = dict(zip(names, ["black", "#c8102e", "#6a3d9a", "#ff7f00", "#1f78b4", "#33a02c"]))
-    panels = [
-        ("Japan's burden", "% of GDP", lambda d: d[d["country"] == "JPN"].set_index("year")["burden"] * 100),
-        ("US allies' spending (JPN + KOR + PHL)", "US$ bn, constant 2023 prices",
-         lambda d: d[d["country"].isin(ALLIES)].groupby("year")["spending"].sum()),
-        ("China's perceived threat", "hostile ÷ friendly capability (dimensionless)",
-         lambda d: d[d["country"] == "CHN"].set_index("year")["threat"]),
-        ("North Korea's perceived threat", "hostile ÷ friendly capability (dimensionless)",
-         lambda d: d[d["country"] == "PRK"].set_index("year")["threat"]),
-    ]
-    for ax, (title, unit, get) in zip(axes.flat, panels):
-        for name in names:
-            s = get(agents[agents["scenario"] == name])
-            ax.plot(s.index, s.to_numpy(), styles[name], color=colors[name], lw=1.8, label=name)
-        ax.set_title(title, fontsize=11)
-        ax.set_xlabel("Year")
-        ax.set_ylabel(unit)
-        ax.grid(alpha=0.3)
-    axes[0, 0].legend(fontsize=8, title="scenario")
-    fig.suptitle("The article's scenarios compared", fontsize=12)
-    return fig
-
-
 # --- claims ------------------------------------------------------------------------------------
 
 def check_claims(agents: pd.DataFrame, summary: pd.DataFrame, sa: Sensitivity | None = None,
@@ -191,12 +137,12 @@ def check_claims(agents: pd.DataFrame, summary: pd.DataFrame, sa: Sensitivity | 
 
     Args:
         agents, summary: from :func:`run_scenarios`.
-        sa: a sensitivity analysis, for the share of runs that spiral under shocks.
+        sa: a sensitivity analysis, for the share of its runs that spiral.
         year: the year compared.
 
     Returns:
         One row per check: ``#``, ``claim``, ``comparison``, ``numbers`` (text with the values),
-        ``verdict`` ("reproduced", "partly", "not reproduced") and ``rule``.
+        ``verdict`` (one of :data:`VERDICTS`) and ``rule``.
     """
     v = lambda s, c, var, y=year: value(agents, s, c, var, y)  # noqa: E731
     rows = []
@@ -297,18 +243,19 @@ def check_claims(agents: pd.DataFrame, summary: pd.DataFrame, sa: Sensitivity | 
     if sa is not None:
         share = float(sa.outcomes["spiral_share"].mean())
         prk = float(sa.outcomes["spiral_prk_cap_share"].mean())
-        text += (f"; under shocks (sensitivity sample, {sa.n_runs} runs) {share:.1%} of runs spiral, "
+        text += (f"; in the sensitivity experiment ({sa.n_runs} runs over the parameter ranges) {share:.1%} of runs "
+                 f"spiral, "
                  f"{prk / share if share else 0:.0%} of them by North Korea ending at its "
                  f"{sa.base['burden_cap_prk']:.0%} cap")
         if not spirals and share > 0:
             verdict = "partly" if prk / share > 0.5 else "reproduced"
     rows.append({
         "claim": "A spiral is possible",
-        "comparison": "escalation class of the six runs; spiral share in the sensitivity sample",
+        "comparison": "escalation class of the six runs; spiral share in the sensitivity experiment",
         "numbers": text,
         "verdict": verdict,
         "rule": "reproduced if some run spirals other than by North Korea's assumed cap; partly if spirals "
-                "occur only under shocks and mostly through North Korea's cap",
+                "occur only in the sensitivity experiment and mostly through North Korea's cap",
     })
     out = pd.DataFrame(rows)
     out.insert(0, "#", np.arange(1, len(out) + 1))
@@ -348,10 +295,7 @@ def build_report(settings: Settings = Settings(), train_until: int = TRAIN_UNTIL
     # scenarios
     summary, agents = run_scenarios()
     rep.timings["scenarios"] = time.perf_counter() - t0
-    cols = ["escalation", "regional_burden_start", "regional_burden_end", "regional_spending_growth",
-            "security_dilemma_index", "final_burden_jpn", "final_burden_kor", "final_burden_phl",
-            "final_burden_chn", "final_burden_prk", "final_burden_rus", "cross_2pct_jpn", "cross_3_5pct_jpn"]
-    table = summary[cols].copy()
+    table = summary[list(SCENARIO_COLUMNS)].copy()
     for c in ("cross_2pct_jpn", "cross_3_5pct_jpn"):
         table[c] = [("–" if pd.isna(y) else str(int(y))) for y in table[c]]
     rep.tables["scenarios"] = summary.reset_index(names="scenario")
@@ -365,7 +309,7 @@ def build_report(settings: Settings = Settings(), train_until: int = TRAIN_UNTIL
 
     # sensitivity
     t = time.perf_counter()
-    sa: Sensitivity = run_sensitivity(n=settings.sobol_n, replicates=settings.replicates, seed=settings.seed)
+    sa: Sensitivity = run_sensitivity(n=settings.sobol_n, seed=settings.seed)
     rep.timings["sensitivity"] = time.perf_counter() - t
     rep.tables["sensitivity_indices"] = sa.indices
     rep.tables["sensitivity_outcomes"] = sa.outcomes
@@ -404,7 +348,7 @@ def build_report(settings: Settings = Settings(), train_until: int = TRAIN_UNTIL
         "Each claim is checked by comparing two deterministic scenario runs in 2040 (unless stated); the "
         "rule turns the numbers into the verdict.",
         "",
-        md_table(claims[["#", "claim", "comparison", "numbers", "verdict"]]),
+        md_table(claims[list(CLAIM_COLUMNS)]),
         "",
         "Rules: " + " ".join(f"({r['#']}) {r['rule']}." for _, r in claims.iterrows()),
         "",
@@ -504,50 +448,83 @@ def _growth_note(cal) -> str:
 
 
 def _sensitivity_section(rep: Report, sa: Sensitivity) -> list[str]:
-    idx = sa.indices
+    exp, base = sa.experiment, sa.base
+    summary = sa.summary()
+    second = exp.second_order
+    shocks = ("deterministic runs (no shocks)" if base["threat_noise"] == 0 and base["budget_noise"] == 0 else
+              f"shocks: threat log-sd {base['threat_noise']:g}, budget sd {base['budget_noise']:.0%} of the burden")
+    seeds = exp.seeds_record()
+    run_seeds = (f"run seeds spawned from root seed {seeds['root']}" if "root" in seeds
+                 else f"run seeds {seeds['list']}")
+    resized = "" if sa.n == sa.declared_n else f" (the file declares N = {sa.declared_n}; reduced for quick mode)"
+    subtitles = {o: f"mean {summary.loc[o, 'mean']:.3g}, sd {summary.loc[o, 'sd']:.2g} over the design points"
+                 for o in sa.labels}
+    title = (f"Sobol sensitivity indices: {exp.path.name}, N = {sa.n}, {sa.n_runs:,} runs\n"
+             f"(bars: 95% bootstrap intervals, bootstrap seed {sa.seed + SALIB_SEED_OFFSET})")
     md = [
         "## 4. Sensitivity analysis (Sobol indices)",
         "",
-        f"Saltelli design, N = {sa.n}, {sa.problem['num_vars']} parameters, {len(sa.design)} design points × "
-        f"{sa.replicates} seeded replicates = {sa.n_runs} runs through the batch engine, to {SA_HORIZON}; base: "
-        f"baseline scenario with the strike doctrine on from {sa.base['counterattack_year']} and modest shocks "
-        f"(threat log-sd {sa.base['threat_noise']:g}, budget sd {sa.base['budget_noise']:.0%} of the burden). "
-        f"Outcomes per design point: Japan's burden in {SA_HORIZON}, regional spending growth "
-        f"{sa.base['start_year']}-{SA_HORIZON}, and the share of replicates classed spiral. Bars: 95% bootstrap "
-        f"confidence intervals (bootstrap seed {sa.seed + SA_BOOTSTRAP_OFFSET}).",
+        f"The project's declared experiment `experiments/{exp.path.name}` ({exp.description}), run as "
+        f"`armsrace sweep` runs it and analysed as `armsrace plot` analyses it: Saltelli design, N = {sa.n}"
+        f"{resized}, {sa.problem['num_vars']} parameters, "
+        f"{'first-, second- and total-order' if second else 'first- and total-order'} indices, "
+        f"{sa.n_points:,} design points × {exp.replicates} replicate(s) = {sa.n_runs:,} runs of the "
+        f"`{exp.base_scenario}` scenario from {base['start_year']} to {base['until']}, {shocks}; design seed "
+        f"{exp.design_seed}, {run_seeds}. Each design point's outcome is the mean of its replicates (the spiral "
+        f"share: the share of its replicates classed spiral). Bars: 95% bootstrap confidence intervals (bootstrap "
+        f"seed {sa.seed + SALIB_SEED_OFFSET}).",
         "",
-        _fig(rep, "sensitivity.png", plot_indices(idx), "Sobol indices"),
+        _fig(rep, "sensitivity.png", plot_indices(sa.indices, title, labels=sa.labels, subtitles=subtitles),
+             "Sobol indices"),
         "",
-        "Ranges: " + ", ".join(f"`{n}` [{lo:g}, {hi:g}]"
-                               for n, (lo, hi) in zip(sa.problem["names"], sa.problem["bounds"])) + ".",
+        "Ranges: " + ", ".join(f"`{v.name}` [{v.low:g}, {v.high:g}]"
+                               + ("" if v.distribution == "uniform" else f" ({v.distribution})")
+                               for v in exp.varied) + ".",
         "",
     ]
-    rows = []
-    for name, label in SA_OUTCOMES.items():
-        d = idx[idx["outcome"] == name].sort_values("ST", ascending=False)
-        if d["ST"].isna().all():
-            what = ("no variation" if d["sd"].iloc[0] == 0 else
-                    f"{d['mean'].iloc[0]:.3g} ({d['sd'].iloc[0]:.2g}); constant within the sample blocks")
-            rows.append({"outcome": label, "mean (sd)": what, "largest ST": "indices undefined", "next": "–"})
-            continue
-        top = d.iloc[0]
-        nxt = d.iloc[1]
-        rows.append({"outcome": label, "mean (sd)": f"{top['mean']:.3g} ({top['sd']:.2g})",
-                     "largest ST": f"{top['parameter']} ST {top['ST']:.2f} ± {top['ST_conf']:.2f}, S1 {top['S1']:.2f}",
-                     "next": f"{nxt['parameter']} ST {nxt['ST']:.2f} ± {nxt['ST_conf']:.2f}"})
-    md += [md_table(pd.DataFrame(rows)), ""]
-    md += ["Intercepts are anchored so that 2024 is a rest point under the *default* relations; a "
-           "`hostility_scale` other than 1 therefore moves every country off that rest point at once, and its "
-           "weight in regional spending growth measures this convention as much as a security dilemma.", ""]
+    md += [md_table(sensitivity_rows(sa)), ""]
+    if "hostility_scale" in sa.problem["names"]:
+        md += ["Intercepts are anchored so that 2024 is a rest point under the *default* relations; a "
+               "`hostility_scale` other than 1 therefore moves every country off that rest point at once, and its "
+               "weight in regional spending growth measures this convention as much as a security dilemma.", ""]
     share = float(sa.outcomes["spiral_share"].mean())
     prk = float(sa.outcomes["spiral_prk_cap_share"].mean())
     if share > 0:
         md += [f"{share:.1%} of the runs spiral; in {prk / share:.0%} of them North Korea ends at its burden cap "
-               f"({sa.base['burden_cap_prk']:.0%} of GDP, an assumption like its threat response: there are no data "
-               "to fit). Read the "
-               "spiral-share indices as sensitivity of North Korea's assumed dynamics, not of the alliance's.", ""]
+               f"({base['burden_cap_prk']:.0%} of GDP, an assumption like its threat response: there are no data "
+               "to fit). Read the spiral-share indices as sensitivity of North Korea's assumed dynamics, not of the "
+               "alliance's.", ""]
     return md
 
+
+SENSITIVITY_COLUMNS = ("outcome", "mean (sd)", "largest ST", "next", "largest S2")
+"""Columns of the report's table of Sobol indices."""
+
+
+def sensitivity_rows(sa: Sensitivity) -> pd.DataFrame:
+    """One row per outcome: its mean (sd) over the design points, the two largest total-order indices
+    (± interval half-width, with S1 for the first) and, for second-order designs, the largest interaction."""
+    summary = sa.summary()
+    rows = []
+    for name, label in sa.labels.items():
+        d = sa.indices[sa.indices["outcome"] == name].sort_values("ST", ascending=False)
+        spread = f"{summary.loc[name, 'mean']:.3g} ({summary.loc[name, 'sd']:.2g})"
+        if d["ST"].isna().all():
+            rows.append({"outcome": label, "mean (sd)": spread,
+                         "largest ST": f"indices undefined: {d['undefined'].iloc[0]}", "next": "–", "largest S2": "–"})
+            continue
+        top, nxt = d.iloc[0], d.iloc[1]
+        pair = "–"
+        if sa.experiment.second_order:
+            names = list(d["parameter"])
+            s2 = d.set_index("parameter")[[f"S2_{p}" for p in names]].to_numpy()
+            i, j = np.unravel_index(np.nanargmax(s2), s2.shape)
+            conf = d.set_index("parameter")[f"S2_conf_{names[j]}"].iloc[i]
+            pair = f"{names[i]} × {names[j]} {s2[i, j]:.2f} ± {conf:.2f}"
+        rows.append({"outcome": label, "mean (sd)": spread,
+                     "largest ST": f"{top['parameter']} ST {top['ST']:.2f} ± {top['ST_conf']:.2f}, S1 {top['S1']:.2f}",
+                     "next": f"{nxt['parameter']} ST {nxt['ST']:.2f} ± {nxt['ST_conf']:.2f}", "largest S2": pair})
+    return pd.DataFrame(rows, columns=list(SENSITIVITY_COLUMNS))
 
 
 def _limits_section(main: Backtest) -> list[str]:
@@ -619,8 +596,7 @@ def write_report(out: Path, settings: Settings = Settings(), train_until: int = 
         rep = build_report(settings, train_until)
         figs = subfolder(stage, FIG_DIR)
         for name, fig in rep.figures.items():
-            fig.savefig(figs / name, dpi=110)
-            plt.close(fig)
+            save_figure(fig, figs, Path(name).stem, (Path(name).suffix.lstrip("."),), dpi=110)
         for stem, df in rep.tables.items():
             write_csv(df, figs / f"{stem}.csv")
         write_json(metadata(settings=settings.__dict__, train_until=train_until, timings=rep.timings,

@@ -9,7 +9,7 @@ Sobol problem as the experiment records it, ``dists`` included), seeds ``{"root"
 per-run seeds of :func:`model.batch.experiments.run_seeds`, and the chunks table. What differs from a
 real sweep, on purpose: ``engine`` is ``"synthetic-fixture"``, the hashes are of the fixture's own
 description (there is no experiment file), and the paths come from the stand-in below, not the
-model. ``tests/test_sweep_plots.py`` also draws every chart of a real (tiny) grid and Sobol sweep.
+model. ``tests/test_charts_*.py`` also draw every chart of a real (tiny) grid and Sobol sweep.
 
 The paths come from a small closed-form stand-in for the model (not the model itself): each country
 closes a share of the gap to a target burden every year; allies' targets rise with the US demand and
@@ -211,6 +211,40 @@ def write_sobol(folder: Path, n: int = 512, replicates: int = 2, calc_second_ord
     kw.setdefault("agents", False)
     kw.setdefault("chunk_size", 2000)
     return write_result(folder, "sobol", points, replicates, extra_design=extra, outcome_hook=hook, **kw)
+
+
+def standard_folders(root: Path) -> dict[str, Path]:
+    """The result folders most chart tests draw: a 3-parameter grid (with agents), a 2-parameter grid,
+    an LHS, an Ishigami Sobol design (no agents) and a one-parameter grid (no agents)."""
+    root = Path(root)
+    return {
+        "grid": write_grid(root / "grid"),
+        "grid2d": write_grid(root / "grid2d", three=False),
+        "lhs": write_lhs(root / "lhs"),
+        "sobol": write_sobol(root / "sobol"),
+        "one": write_result(root / "one", "grid", grid_points({"us_demand": [0.02, 0.03, 0.04, 0.05]}), 4,
+                            agents=False),
+    }
+
+
+def figure_texts(fig) -> str:
+    """The figure's title and every axes' title and axis labels, one per line."""
+    parts = [fig._suptitle.get_text() if fig._suptitle else ""]
+    for ax in fig.axes:
+        parts += [ax.get_title(), ax.get_xlabel(), ax.get_ylabel()]
+    return "\n".join(parts)
+
+
+def assert_labelled(fig, legend: bool = True) -> None:
+    """A title, every visible axes titled or labelled on both axes of its row/column, a legend."""
+    assert fig._suptitle is not None and fig._suptitle.get_text().strip()
+    axes = [ax for ax in fig.axes if ax.get_visible() and ax.get_label() != "<colorbar>"]
+    assert axes
+    assert any(ax.get_xlabel() for ax in axes) and any(ax.get_ylabel() for ax in axes)
+    for ax in axes:
+        assert ax.get_title() or ax.get_title(loc="left") or ax.get_xlabel(), ax
+    if legend:
+        assert fig.legends or any(ax.get_legend() for ax in fig.axes)
 
 
 def interrupt(folder: Path, keys: list[str], delete: list[str] = ()) -> Path:

@@ -15,11 +15,11 @@ from model.analysis.backtest import (
     mape,
     naive_last,
     naive_trend,
-    plot_backtest,
     rmse,
     simulate_from_panel,
 )
 from model.analysis.calibrate import build_panel
+from model.charts.backtest import plot_backtest
 from model.errors import ParameterError
 from model.sim.params import Params
 

@@ -6,11 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-import matplotlib.pyplot as plt
-
-from model.analysis.backtest import backtest, format_table, plot_backtest
-from model.analysis.calibrate import DEFAULT_TRAIN, OBJECTIVES, coefficient_table, to_toml
-from model.batch.store import metadata, staged_output, write_csv, write_json, write_text
+from model.commands.calibrate import DEFAULT_TRAIN, OBJECTIVES
 
 ORDER = 90
 
@@ -46,6 +42,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from model.analysis.backtest import backtest, format_table
+    from model.analysis.calibrate import coefficient_table, to_toml
+    from model.batch.store import metadata, staged_output, write_csv, write_json, write_text
+    from model.charts.backtest import plot_backtest
+    from model.charts.style import save_figure
+
     out = args.out or Path("results") / f"backtest-{args.train_until}"
     t0 = time.perf_counter()
     with staged_output(out) as stage:
@@ -58,9 +60,7 @@ def run(args: argparse.Namespace) -> int:
             if k in ("train_until", "test_until", "train_start", "objective"))
         write_text(to_toml(result.calibration, command), stage / "calibrated.toml")
         for var in ("burden", "spending"):
-            fig = plot_backtest(result, var)
-            fig.savefig(stage / f"backtest_{var}.png", dpi=120)
-            plt.close(fig)
+            save_figure(plot_backtest(result, var), stage, f"backtest_{var}", ("png",), dpi=120)
         write_json(metadata(train=list(result.train), test=list(result.test), objective=args.objective,
                             parameters=result.params.values), stage / "metadata.json")
     print(f"Backtest: trained {result.train[0]}-{result.train[1]} ({args.objective}), tested "

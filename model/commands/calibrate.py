@@ -6,11 +6,14 @@ import argparse
 import time
 from pathlib import Path
 
-from model.analysis.calibrate import DEFAULT_TRAIN, OBJECTIVES, calibrate, coefficient_table, write_scenario
-from model.batch.store import check_writable
-from model.errors import OutputError
+from model.errors import OutputError, UsageError
 
 ORDER = 80
+DEFAULT_TRAIN = (1995, 2014)
+"""The default fitted years: :data:`model.analysis.calibrate.DEFAULT_TRAIN`, repeated here so that
+``--help`` needs no numpy (tests/test_layers.py checks that the two agree)."""
+OBJECTIVES = ("one-step", "free-run")
+""":data:`model.analysis.calibrate.OBJECTIVES`, repeated for the same reason (checked likewise)."""
 
 HELP = """\
 Fit each country's threat sensitivity, adjustment speed, drift and intercept (baseline burden,
@@ -25,8 +28,6 @@ Run the result with:  armsrace run --scenario results/calibrated.toml
 
 def parse_years(text: str, option: str) -> tuple[int, int]:
     """``"1995-2014"`` -> (1995, 2014); UsageError otherwise."""
-    from model.errors import UsageError
-
     first, sep, last = text.partition("-")
     try:
         a, b = int(first), int(last)
@@ -52,6 +53,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from model.analysis.calibrate import calibrate, coefficient_table, write_scenario
+    from model.batch.store import check_writable
+
     train = parse_years(args.train, "--train")
     out = Path(args.out)
     if out.is_dir():
