@@ -4,7 +4,7 @@ Two engines give identical tables (bit for bit) for the same parameters and seed
 
 * ``fast`` (default): the runs of a batch as arrays with a leading run axis: ``build_inputs`` once,
   then :func:`model.sim.dynamics.step` per year for every run together. Each run draws its shocks
-  exactly as a Mesa run does (ARCHITECTURE.md, "Randomness"): ``draw_noise(default_rng(seed), T, N)``.
+  exactly as a Mesa run does (docs/ARCHITECTURE.md, "Randomness"): ``draw_noise(default_rng(seed), T, N)``.
 * ``mesa``: each run is an :class:`~model.sim.model.ArmsRaceModel` stepped by Mesa, its paths read
   from the DataCollector. Slow; it is the reference the fast engine is tested against.
 
