@@ -17,7 +17,7 @@ side by side, which of the article's claims the model reproduces (each a compute
 its numbers), the calibration (1995-2014) and the out-of-sample backtest against naive forecasts,
 the Sobol sensitivity analysis of the declared experiment experiments/sensitivity.toml (the same
 indices as 'armsrace sweep' and 'armsrace plot' of that file give), and the assumptions and data
-limits. About half a minute; --quick uses small samples (seconds) and says so in the report."""
+limits. About ten seconds; --quick uses small samples (a few seconds) and says so in the report."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
