@@ -87,7 +87,8 @@ def bench_batch_run(n_us: int, n_ts: int, n_ac: int, reps: int) -> tuple[int, fl
 
 
 def bench_sweep(path: Path, out: Path, engine: str = "fast", workers: int | None = None) -> tuple[int, float]:
-    from model.batch.sweep import read_manifest, run_sweep
+    from model.batch.store import read_manifest
+    from model.batch.sweep import run_sweep
 
     shutil.rmtree(out, ignore_errors=True)
     t = time.perf_counter()

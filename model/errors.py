@@ -23,3 +23,12 @@ class OutputError(ParameterError):
 
 class ResumeError(ParameterError):
     """A sweep cannot be resumed (or would overwrite another sweep)."""
+
+
+class IndicesUndefined(ParameterError):
+    """Sensitivity indices cannot be computed for an output (``reason``: missing values, no variance,
+    or no variance within the Saltelli blocks)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

@@ -1,15 +1,15 @@
 """Synthetic sweep result folders in the layout ``armsrace sweep`` writes (the results contract).
 
-Layout (see model/sweep.py): ``DIR/manifest.json``, ``DIR/runs/chunk-*.parquet`` (one row per run:
-run, design_point, replicate, seed, the varied parameters, then the outcomes of
-:func:`model.sim.outcomes.summarise` and ``stability_radius``) and, optionally,
+Layout (:mod:`model.batch.store`, which also writes the files here): ``DIR/manifest.json``,
+``DIR/runs/chunk-*.parquet`` (one row per run: run, design_point, replicate, seed, the varied
+parameters, then the outcomes of :func:`model.sim.outcomes.summarise` and ``stability_radius``) and, optionally,
 ``DIR/agents/chunk-*.parquet`` (run, year, country, burden, spending, gdp, capability, threat,
 pressure, backlash). The manifest has the sweep's keys and shapes: the design record (with the
 Sobol problem as the experiment records it, ``dists`` included), seeds ``{"root": seed}`` with the
 per-run seeds of :func:`model.batch.experiments.run_seeds`, and the chunks table. What differs from a
 real sweep, on purpose: ``engine`` is ``"synthetic-fixture"``, the hashes are of the fixture's own
 description (there is no experiment file), and the paths come from the stand-in below, not the
-model. ``tests/test_sweep_plots.py`` also draws every chart of a real (tiny) grid and Sobol sweep.
+model. ``tests/test_charts_*.py`` also draw every chart of a real (tiny) grid and Sobol sweep.
 
 The paths come from a small closed-form stand-in for the model (not the model itself): each country
 closes a share of the gap to a target burden every year; allies' targets rise with the US demand and
@@ -31,7 +31,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+from model.batch import store
 from model.batch.experiments import run_seeds
 from model.sim.outcomes import summarise
 from model.sim.params import ALLIES, COUNTRIES, RIVALS
@@ -128,10 +130,9 @@ def write_result(folder: Path, kind: str, points: pd.DataFrame, replicates: int 
         outcome_hook(runs)
     chunks = {}
     for i, start in enumerate(range(0, n_runs, chunk_size)):
-        name = f"chunk-{i:05d}.parquet"
         part = runs.iloc[start:start + chunk_size]
-        part.to_parquet(folder / "runs" / name, index=False)
-        chunks[f"{i:05d}"] = {"runs": [int(start), int(start + len(part))], "done": True}
+        chunks[store.chunk_key(i)] = {"runs": [int(start), int(start + len(part))], "done": True}
+        tables = {"runs": pa.Table.from_pandas(part, preserve_index=False)}
         if agents:
             (folder / "agents").mkdir(exist_ok=True)
             sel = np.arange(start, start + len(part))
@@ -143,7 +144,8 @@ def write_result(folder: Path, kind: str, points: pd.DataFrame, replicates: int 
                 **{v: paths[v][sel].reshape(rows) for v in ("burden", "spending", "gdp", "capability", "threat",
                                                             "pressure", "backlash")},
             })
-            table.to_parquet(folder / "agents" / name, index=False)
+            tables["agents"] = pa.Table.from_pandas(table, preserve_index=False)
+        store.write_chunk(folder, i, tables)
     design = {"kind": kind, "varied": varied, "n_points": n_points, **(extra_design or {})}
     parameters = {name: ({"values": sorted(set(points[name].tolist()))} if kind == "grid" else
                          {"low": float(points[name].min()), "high": float(points[name].max()),
@@ -166,7 +168,7 @@ def write_result(folder: Path, kind: str, points: pd.DataFrame, replicates: int 
         "engine": "synthetic-fixture", "versions": {}, "code": {"git_commit": None, "git_dirty": None},
         "created_utc": "2025-01-01T00:00:00+00:00", "command": "fixtures_results.write_result", "chunks": chunks,
     }
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    store.write_manifest(manifest, folder)
     return folder
 
 
@@ -209,6 +211,52 @@ def write_sobol(folder: Path, n: int = 512, replicates: int = 2, calc_second_ord
     kw.setdefault("agents", False)
     kw.setdefault("chunk_size", 2000)
     return write_result(folder, "sobol", points, replicates, extra_design=extra, outcome_hook=hook, **kw)
+
+
+def standard_folders(root: Path) -> dict[str, Path]:
+    """The result folders most chart tests draw: a 3-parameter grid (with agents), a 2-parameter grid,
+    an LHS, an Ishigami Sobol design (no agents) and a one-parameter grid (no agents)."""
+    root = Path(root)
+    return {
+        "grid": write_grid(root / "grid"),
+        "grid2d": write_grid(root / "grid2d", three=False),
+        "lhs": write_lhs(root / "lhs"),
+        "sobol": write_sobol(root / "sobol"),
+        "one": write_result(root / "one", "grid", grid_points({"us_demand": [0.02, 0.03, 0.04, 0.05]}), 4,
+                            agents=False),
+    }
+
+
+def figure_texts(fig) -> str:
+    """The figure's title and every axes' title and axis labels, one per line."""
+    parts = [fig._suptitle.get_text() if fig._suptitle else ""]
+    for ax in fig.axes:
+        parts += [ax.get_title(), ax.get_xlabel(), ax.get_ylabel()]
+    return "\n".join(parts)
+
+
+def assert_labelled(fig, legend: bool = True) -> None:
+    """A title, every visible axes titled or labelled on both axes of its row/column, a legend."""
+    assert fig._suptitle is not None and fig._suptitle.get_text().strip()
+    axes = [ax for ax in fig.axes if ax.get_visible() and ax.get_label() != "<colorbar>"]
+    assert axes
+    assert any(ax.get_xlabel() for ax in axes) and any(ax.get_ylabel() for ax in axes)
+    for ax in axes:
+        assert ax.get_title() or ax.get_title(loc="left") or ax.get_xlabel(), ax
+    if legend:
+        assert fig.legends or any(ax.get_legend() for ax in fig.axes)
+
+
+def interrupt(folder: Path, keys: list[str], delete: list[str] = ()) -> Path:
+    """What an interrupted sweep leaves: chunks not marked done (their files deleted, or left stray)."""
+    manifest = store.read_manifest(folder)
+    for key in keys:
+        manifest["chunks"][key]["done"] = False
+    store.write_manifest(manifest, folder)
+    for key in delete:
+        for sub in store.CHUNK_DIRS:
+            store.chunk_file(folder, sub, key).unlink(missing_ok=True)
+    return folder
 
 
 def assert_valid_image(path: Path) -> None:

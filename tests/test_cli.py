@@ -145,14 +145,14 @@ def test_unwritable_output_folder_is_refused(tmp_path):
 def test_failure_midway_leaves_the_output_folder_untouched(tmp_path, monkeypatch):
     """A crash while writing must not leave a half-written folder (staged writes)."""
     from model import cli
-    from model.commands import run as run_cmd
+    from model.batch import store
 
     out = tmp_path / "out"
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(run_cmd, "metadata", broken)
+    monkeypatch.setattr(store, "metadata", broken)  # the command imports it when it runs
     with pytest.raises(RuntimeError):
         cli.main(["run", "--out", str(out)])
     assert not out.exists()

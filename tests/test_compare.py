@@ -1,4 +1,5 @@
-"""Comparing sweep results (model/compare.py): the difference table by hand, the files, the command line."""
+"""Comparing sweep results (model/analysis/compare.py: the numbers; model/charts/compare.py: the folder):
+the difference table by hand, the files, the command line."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ import pytest
 from fixtures_results import assert_valid_image, grid_points, write_grid, write_lhs, write_result, write_sobol
 from scipy import stats
 
-from model.analysis.compare import compare, default_out, difference_table, markdown_table, mean_interval
+from model.analysis.compare import difference_table, mean_interval
+from model.batch.store import load_results
 from model.batch.sweep import run_sweep
-from model.charts.sweep import load_results
+from model.charts.compare import compare, default_out, differences, markdown_table
 from model.cli import main
 from model.errors import ParameterError
 
@@ -53,7 +55,7 @@ def _by_hand(runs: pd.DataFrame, values: pd.Series) -> tuple[float, float, float
 
 def test_difference_table_matches_hand_computed_means_intervals_and_differences(folders):
     a, b = load_results(folders["low"]), load_results(folders["high"])
-    table = difference_table([a, b]).set_index(["outcome", "experiment"])
+    table = differences([a, b]).set_index(["outcome", "experiment"])
     for outcome, values in [("regional_spending_growth", lambda r: r["regional_spending_growth"] * 100),
                             ("share_spiral", lambda r: (r["escalation"] == "spiral") * 100.0),
                             ("final_burden_jpn", lambda r: r["final_burden_jpn"] * 100),
@@ -86,7 +88,7 @@ def test_one_replicate_uses_runs_and_crossings_split_into_share_and_year(folders
     half = stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v))
     assert est["ci_basis"] == "runs" and est["n_units"] == len(v)
     assert (est["ci_low"], est["ci_high"]) == pytest.approx((v.mean() - half, v.mean() + half))
-    table = difference_table([res, load_results(folders["low"])]).set_index(["outcome", "experiment"])
+    table = differences([res, load_results(folders["low"])]).set_index(["outcome", "experiment"])
     crossed = table.loc[("crossed_3_5pct_jpn", "lhs"), "mean"]
     assert crossed == pytest.approx(res.runs["cross_3_5pct_jpn"].notna().mean() * 100)
     year = table.loc[("cross_3_5pct_jpn", "lhs"), "mean"]
@@ -96,7 +98,7 @@ def test_one_replicate_uses_runs_and_crossings_split_into_share_and_year(folders
 def test_sobol_intervals_are_over_saltelli_blocks(folders):
     res = load_results(folders["sobol"])
     assert res.replicates == 1 and res.n_points == 64 * 8  # 3 parameters, second order: blocks of 2D+2 = 8
-    table = difference_table([res, load_results(folders["lhs"])]).set_index(["outcome", "experiment"])
+    table = differences([res, load_results(folders["lhs"])]).set_index(["outcome", "experiment"])
     for outcome, scale in (("regional_spending_growth", 100), ("final_burden_jpn", 100)):
         v = res.runs[outcome] * scale
         blocks = v.groupby(res.runs["design_point"] // 8).mean()
@@ -120,17 +122,17 @@ def test_sobol_intervals_are_over_saltelli_blocks(folders):
 
 def test_lhs_intervals_are_flagged_approximate_and_mixed_bases_are_stated(folders):
     low, lhs, high = (load_results(folders[k]) for k in ("low", "lhs", "high"))
-    table = difference_table([low, lhs])
+    table = differences([low, lhs])
     by = table.set_index(["outcome", "experiment"])
     assert (table[table["experiment"] == "lhs"]["ci_approximate"]).all()
     assert not table[table["experiment"] == "low"]["ci_approximate"].any()
     note = by.loc[("regional_spending_growth", "lhs"), "diff_note"]
     assert note == "interval bases differ: replicate means (low) vs runs (lhs)"
     assert by.loc[("regional_spending_growth", "low"), "diff_note"] == ""
-    same = difference_table([low, high]).set_index(["outcome", "experiment"])
+    same = differences([low, high]).set_index(["outcome", "experiment"])
     assert same.loc[("regional_spending_growth", "high"), "diff_note"] == ""
     three = [low, lhs, load_results(folders["sobol"])]
-    md = markdown_table(difference_table(three, ["low", "lhs", "sobol"]), three, ["low", "lhs", "sobol"])
+    md = markdown_table(differences(three, ["low", "lhs", "sobol"]), three, ["low", "lhs", "sobol"])
     header = {line.split(" | ")[0].strip("| "): line for line in md.splitlines() if line.startswith("| ")}
     assert header["low"].endswith("| replicate means |")
     assert header["lhs"].endswith("| runs (approximate) |")
@@ -153,7 +155,7 @@ def test_unfinished_sweep_is_named_in_the_table_and_markdown(folders, tmp_path):
     assert "**Unfinished sweep: part 12 of 18 runs.**" in md and "| 12 of 18 (unfinished) |" in md
     assert json.loads((tmp_path / "o" / "compare.json").read_text())["unfinished"] == ["part"]
     done = [load_results(folders["low"]), load_results(folders["high"])]
-    table = difference_table(done, ["low", "high"])
+    table = differences(done, ["low", "high"])
     assert "Unfinished" not in markdown_table(table, done, ["low", "high"]) and set(table["unfinished"]) == {""}
 
 
@@ -275,3 +277,16 @@ def test_end_to_end_compare_of_two_real_sweeps(tmp_path):
     assert t.loc[("final_burden_jpn", "us_demand_3_5"), "diff_vs_first"] > 0  # a higher US demand
     assert_valid_image(tmp_path / "cmp" / "response_escalation.png")
     assert_valid_image(tmp_path / "cmp" / "fan_chart.png")
+
+
+def test_the_analysis_computes_in_model_units_and_the_chart_module_shows_percent(folders):
+    a, b = load_results(folders["low"]), load_results(folders["high"])
+    raw = difference_table([a, b]).set_index(["outcome", "experiment"])
+    shown = differences([a, b]).set_index(["outcome", "experiment"])
+    assert "label" not in raw and "unit" not in raw
+    for outcome, scale in (("final_burden_jpn", 100), ("share_spiral", 100), ("security_dilemma_index", 1),
+                           ("cross_2pct_jpn", 1)):
+        for col in ("mean", "ci_low", "ci_high", "diff_vs_first", "diff_low", "diff_high"):
+            np.testing.assert_allclose(shown.loc[(outcome, "high"), col], raw.loc[(outcome, "high"), col] * scale,
+                                       rtol=1e-12)
+    assert raw.loc[("final_burden_jpn", "high"), "mean"] == pytest.approx(b.runs["final_burden_jpn"].mean())

@@ -137,7 +137,8 @@ def test_sobol_sample_count_and_problem(tmp_path, second_order, factor):
 
 def test_shipped_experiments_load_and_fit_their_budget():
     esc = load_experiment(REPO / "experiments" / "escalation.toml")
-    assert esc.kind == "grid" and esc.names == ["us_demand", "threat_sensitivity_chn", "alliance_credibility"]
+    assert esc.kind == "grid" and esc.names == ["threat_scale", "hostility_scale", "us_demand", "alliance_credibility",
+                                                "counterattack"]
     assert 1000 <= esc.n_runs <= 3000 and esc.replicates > 1
     assert esc.base["threat_noise"] > 0 and esc.base["budget_noise"] > 0
     sens = load_experiment(REPO / "experiments" / "sensitivity.toml")

@@ -1,4 +1,4 @@
-"""Invariants over random parameter draws, and the behaviours MODEL.md requires."""
+"""Invariants over random parameter draws, and the behaviours docs/MODEL.md requires."""
 
 from __future__ import annotations
 

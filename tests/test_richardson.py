@@ -1,4 +1,4 @@
-"""Analytic tier: the model reduces to Richardson's arms-race recurrence (MODEL.md).
+"""Analytic tier: the model reduces to Richardson's arms-race recurrence (docs/MODEL.md).
 
 x' = x + k*y - a*x + g,  y' = y + l*x - b*y + h  with the richardson scenario's mapping
 a = adjustment_speed, k = a * threat_sensitivity * hostility, g = a * baseline_burden.

@@ -16,7 +16,8 @@ import pytest
 
 from model.batch.engine import run_batch
 from model.batch.experiments import load_experiment
-from model.batch.sweep import read_agents, read_manifest, read_runs, run_sweep
+from model.batch.store import read_agents, read_manifest, read_runs
+from model.batch.sweep import run_sweep
 from model.cli import main
 from model.sim.outcomes import summarise
 from model.sim.params import COUNTRIES
@@ -325,7 +326,7 @@ def test_resume_with_other_design_points_is_refused(tmp_path, monkeypatch, capsy
 
 
 def test_folder_left_by_a_kill_before_the_first_manifest_counts_as_empty(sweep_small, tmp_path, monkeypatch):
-    import model.batch.sweep as sweep
+    from model.batch import store
 
     out = tmp_path / "r"
     for sub in ("runs", "agents"):
@@ -343,8 +344,8 @@ def test_folder_left_by_a_kill_before_the_first_manifest_counts_as_empty(sweep_s
     assert_same_results(out, out2)
     # the manifest is written before runs/ and agents/ exist
     seen = []
-    original = sweep._write_manifest
-    monkeypatch.setattr(sweep, "_write_manifest",
+    original = store.write_manifest
+    monkeypatch.setattr(store, "write_manifest",
                         lambda m, o: (seen.append((o / "runs").exists() or (o / "agents").exists()), original(m, o)))
     run_sweep(sweep_small, tmp_path / "r3", progress=False)
     assert seen[0] is False and len(seen) > 1

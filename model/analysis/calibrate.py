@@ -385,6 +385,6 @@ def calibrate(sample: tuple[int, int] = DEFAULT_SAMPLE, base: Params | None = No
 
 def write_estimates(cal: Calibration, path: Path, command: str = "armsrace calibrate") -> Path:
     """Write :meth:`Calibration.to_toml` to ``path`` atomically."""
-    from model.batch.store import atomic_write_text
+    from model.batch.store import atomic_write
 
-    return atomic_write_text(Path(path), cal.to_toml(command))
+    return atomic_write(Path(path), cal.to_toml(command))

@@ -1,14 +1,10 @@
-"""Comparing sweep results: the same charts overlaid, and a table of differences in key outcomes.
+"""Comparing sweep results: key outcomes per experiment with intervals, and their differences.
 
-:func:`compare` reads several result folders (``armsrace sweep`` output; see
-:mod:`model.charts.sweep`) and writes, in one output folder:
-
-* ``differences.csv`` (tidy: one row per outcome and experiment) and ``differences.md`` (one row
-  per outcome, one column per experiment and per difference against the first);
-* ``fan_chart`` (every experiment's median and 5-95% band per country, when agent tables exist),
-  ``outcome_distributions`` (overlaid), and, when the experiments vary the same first two (or one)
-  parameters, phase diagrams side by side on a shared colour scale (or response curves overlaid);
-* ``compare.json``: the inputs (folders, experiment hashes) and provenance.
+:func:`difference_table` reads loaded result folders (:class:`model.batch.store.Results`) and
+returns, per key outcome (:func:`key_outcomes`) and experiment, the mean, its 95% interval and the
+difference against the first experiment, in model units (shares of GDP and of runs as fractions).
+:mod:`model.charts.compare` writes the comparison folder (``armsrace compare``): these numbers in
+display units as ``differences.csv`` / ``differences.md``, and the charts overlaid.
 
 Intervals. Each experiment's value of an outcome is the mean of its interval units (below; the
 mean over runs unless values are missing). Its 95% interval is a Student-t interval over units,
@@ -27,9 +23,9 @@ mean(m) +- t(0.975, n-1) * sd(m) / sqrt(n), where the units m_1..m_n (``ci_basis
 The difference against the first experiment uses Welch's interval (standard errors added in
 quadrature, Welch-Satterthwaite degrees of freedom): the experiments are treated as independent
 (no pairing of seeds). When the two experiments' interval units differ, the row says so
-(``diff_note``) and the Markdown table marks the difference. Crossing years average only the runs
-that cross; the share of runs that cross is a separate row. An unfinished sweep (fewer runs than
-its manifest declares) is named in the ``unfinished`` column and under the Markdown header.
+(``diff_note``) and the Markdown table of :mod:`model.charts.compare` marks the difference.
+Crossing years average only the runs that cross; the share of runs that cross is a separate row.
+An unfinished sweep (fewer runs than its manifest declares) is named in the ``unfinished`` column.
 """
 
 from __future__ import annotations
@@ -37,28 +33,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from model.batch.store import file_hash, metadata, staged_output, write_json
-from model.charts.sweep import (
-    Results,
-    check_formats,
-    fan_chart,
-    load_results,
-    outcome_distributions,
-    outcome_quantity,
-    phase_diagram,
-    response_curve,
-    saltelli_block,
-    save_figure,
-    unfinished_note,
-    unique_labels,
-)
-from model.errors import ParameterError
+from model.analysis.sobol import block_size, problem_of
+from model.batch.store import Results, unique_labels
 from model.sim.outcomes import ESCALATION, THRESHOLDS
 from model.sim.params import ALLIES, COUNTRIES
 
@@ -69,52 +50,55 @@ BASIS_LABEL = {"replicates": "replicate means", "blocks": "Saltelli block means"
 
 @dataclass(frozen=True)
 class Row:
-    """One outcome of the table: how to get per-run values and how to show them."""
+    """One outcome of the table and how to get its per-run values.
+
+    Attributes:
+        key: the outcome's name in the table.
+        source: the runs column it is computed from (for ``class``: the escalation class).
+        kind: ``"value"``: the column; ``"class"``: 1 if the run's class is ``source``;
+            ``"crossed"``: 1 if the crossing-year column is not NaN (the share of runs that cross).
+    """
 
     key: str
-    label: str
-    unit: str
-    scale: float
     source: str
-    kind: str = "value"  # "value": the column; "class": 1 if escalation == source; "crossed": not NaN
+    kind: str = "value"
 
 
 def key_outcomes(results: Sequence[Results]) -> list[Row]:
     """The outcomes compared: class shares, regional outcomes, final burdens, allies' crossings."""
     columns = set().union(*(set(r.runs.columns) for r in results))
-    rows = [Row(f"share_{c}", f"Runs ending {'' if c == 'stable' else 'in a '}{c}", "% of runs", 100, c, "class")
-            for c in ESCALATION]
-    for col in ("regional_spending_growth", "regional_burden_end", "security_dilemma_index"):
-        q = outcome_quantity(col)
-        rows.append(Row(col, q.label, q.unit, q.scale, col))
-    for iso in COUNTRIES:
-        col = f"final_burden_{iso.lower()}"
-        if col in columns:
-            q = outcome_quantity(col)
-            rows.append(Row(col, q.label, q.unit, q.scale, col))
+    rows = [Row(f"share_{c}", c, "class") for c in ESCALATION]
+    rows += [Row(col, col) for col in ("regional_spending_growth", "regional_burden_end", "security_dilemma_index")]
+    rows += [Row(f"final_burden_{iso.lower()}", f"final_burden_{iso.lower()}") for iso in COUNTRIES
+             if f"final_burden_{iso.lower()}" in columns]
     for iso in ALLIES:
         for level in THRESHOLDS:
             col = f"cross_{level}_{iso.lower()}"
             if col in columns:
-                q = outcome_quantity(col)
-                rows.append(Row(f"crossed_{level}_{iso.lower()}", q.label.replace("first year at", "reaches"),
-                                "% of runs", 100, col, "crossed"))
-                rows.append(Row(col, q.label + " (runs that reach it)", "year", 1, col))
+                rows += [Row(f"crossed_{level}_{iso.lower()}", col, "crossed"), Row(col, col)]
     if "stability_radius" in columns:
-        q = outcome_quantity("stability_radius")
-        rows.append(Row("stability_radius", q.label, q.unit, q.scale, "stability_radius"))
+        rows.append(Row("stability_radius", "stability_radius"))
     return rows
 
 
 def _values(res: Results, row: Row) -> pd.Series | None:
     if row.kind == "class":
-        return (res.runs["escalation"] == row.source).astype(float) * row.scale
+        return (res.runs["escalation"] == row.source).astype(float)
     if row.source not in res.runs.columns:
         return None
     v = pd.to_numeric(res.runs[row.source], errors="coerce").astype(float)
     if row.kind == "crossed":
-        return v.notna().astype(float) * row.scale
-    return v * row.scale
+        return v.notna().astype(float)
+    return v
+
+
+def saltelli_blocks(res: Results) -> pd.Series | None:
+    """Each run's Saltelli block (design point // block size) for a Sobol result, else None."""
+    if res.kind != "sobol":
+        return None
+    problem = problem_of(res.design, res.where)
+    return res.runs["design_point"] // block_size(problem["num_vars"], bool(res.design.get("calc_second_order",
+                                                                                         True)))
 
 
 def mean_interval(values: pd.Series, replicate: pd.Series, block: pd.Series | None = None,
@@ -165,21 +149,27 @@ def welch_interval(a: dict, b: dict) -> tuple[float, float, float]:
     return d, d - half, d + half
 
 
-def difference_table(results: Sequence[Results], labels: Sequence[str] | None = None) -> pd.DataFrame:
+def difference_table(results: Sequence[Results], labels: Sequence[str] | None = None,
+                     rows: Sequence[Row] | None = None) -> pd.DataFrame:
     """Mean of each key outcome per experiment, its 95% interval, and the difference vs the first.
 
+    Args:
+        results: loaded result folders; the first is the reference.
+        labels: their names in the table (default :func:`model.batch.store.unique_labels`).
+        rows: the outcomes (default :func:`key_outcomes`).
+
     Returns:
-        One row per outcome and experiment: outcome, label, unit, experiment, base_scenario,
+        One row per outcome and experiment: outcome, source, experiment, base_scenario,
         n_runs, n_units, ci_basis, ci_approximate, mean, ci_low, ci_high, diff_vs_first, diff_low,
-        diff_high, diff_note, unfinished (all values in the display unit: % for shares of GDP and
-        of runs). The first experiment's difference is 0 (no interval). ``diff_note`` says when the
+        diff_high, diff_note, unfinished (values in model units: shares of GDP and of runs as
+        fractions). The first experiment's difference is 0 (no interval). ``diff_note`` says when the
         two experiments' intervals are over different units; ``unfinished`` is "Unfinished sweep:
         x of y runs." for a sweep that has not finished, else "".
     """
     labels = list(labels) if labels is not None else unique_labels(results)
-    blocks = [res.runs["design_point"] // saltelli_block(res) if res.kind == "sobol" else None for res in results]
-    rows = []
-    for row in key_outcomes(results):
+    blocks = [saltelli_blocks(res) for res in results]
+    out = []
+    for row in (key_outcomes(results) if rows is None else rows):
         first = None
         for res, lab, block in zip(results, labels, blocks, strict=True):
             v = _values(res, row)
@@ -195,151 +185,9 @@ def difference_table(results: Sequence[Results], labels: Sequence[str] | None = 
                 if first["ci_basis"] and est["ci_basis"] and first["ci_basis"] != est["ci_basis"]:
                     note = (f"interval bases differ: {BASIS_LABEL[first['ci_basis']]} ({labels[0]}) vs "
                             f"{BASIS_LABEL[est['ci_basis']]} ({lab})")
-            rows.append({"outcome": row.key, "label": row.label, "unit": row.unit, "experiment": lab,
+            out.append({"outcome": row.key, "source": row.source, "experiment": lab,
                          "base_scenario": res.base_scenario, "n_runs": est["n_runs"], "n_units": est["n_units"],
                          "ci_basis": est["ci_basis"], "ci_approximate": est["ci_approximate"], "mean": est["mean"],
                          "ci_low": est["ci_low"], "ci_high": est["ci_high"], "diff_vs_first": d, "diff_low": lo,
                          "diff_high": hi, "diff_note": note, "unfinished": res.incomplete_note})
-    return pd.DataFrame(rows)
-
-
-def _num(x: float, unit: str) -> str:
-    if not np.isfinite(x):
-        return "–"
-    if unit == "year":
-        return f"{x:.1f}"
-    return f"{x:.3g}" if abs(x) < 10 else f"{x:.1f}"
-
-
-def _basis_cell(rows: pd.DataFrame) -> str:
-    """An experiment's interval basis as read from its table rows (the most frequent one)."""
-    bases = rows["ci_basis"][rows["ci_basis"] != ""]
-    if bases.empty:
-        return "–"
-    text = BASIS_LABEL[bases.mode().iloc[0]]
-    return text + (" (approximate)" if rows["ci_approximate"].any() else "")
-
-
-def markdown_table(table: pd.DataFrame, results: Sequence[Results], labels: Sequence[str]) -> str:
-    """The difference table as Markdown: one row per outcome; means and differences with intervals."""
-    lines = [f"# Comparison: {' vs '.join(labels)}", ""]
-    lines.append("| Experiment | Folder | Base scenario | Design | Varied | Runs | Replicates | Interval over |")
-    lines.append("|---|---|---|---|---|---|---|---|")
-    for res, lab in zip(results, labels, strict=True):
-        runs = f"{len(res.runs):,}" + (f" of {res.expected_runs:,} (unfinished)" if res.incomplete_note else "")
-        lines.append(f"| {lab} | `{res.path}` | {res.base_scenario or '–'} | {res.kind} | "
-                     f"{', '.join(res.varied) or '–'} | {runs} | {res.replicates} | "
-                     f"{_basis_cell(table[table['experiment'] == lab])} |")
-    lines += ["", f"Values: mean [{CONFIDENCE:.0%} interval]. Interval: Student-t over replicate means "
-              "(each replicate averaged over the design points) when an experiment has 2 or more replicates; "
-              "with one, over Saltelli block means for a Sobol design (the rows of a block are not independent) "
-              "and over runs otherwise (approximate for LHS: its points are stratified, not independent; for a "
-              "grid, the spread of the design). Differences: against the first experiment, Welch interval "
-              "(experiments independent). Shares of GDP and of runs in %; crossing years average the runs that "
-              "cross.", ""]
-    note = unfinished_note(results, labels)
-    if note:
-        lines += [f"**{note}** Its values cover the finished runs only.", ""]
-    varied = {tuple(sorted(r.varied)) for r in results}
-    if len(varied) > 1 or len({r.kind for r in results}) > 1:
-        lines += ["**Note:** the experiments sample different parameters or designs, so differences mix the "
-                  "scenario effect with the design.", ""]
-    mixed = sorted(set(table["diff_note"][table["diff_note"] != ""]))
-    if mixed:
-        lines += ["**‡ Intervals over different units:** " + "; ".join(mixed) + ". The Welch interval of these "
-                  "differences combines them as if comparable; read it as indicative.", ""]
-    head = ["Outcome (unit)", *[f"{lab}" for lab in labels], *[f"{lab} − {labels[0]}" for lab in labels[1:]]]
-    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for _, g in table.groupby("outcome", sort=False):
-        g = g.set_index("experiment").reindex(labels)
-        unit = g["unit"].iloc[0]
-        cells = [f"{g['label'].iloc[0]} ({unit})"]
-        for lab in labels:
-            r = g.loc[lab]
-            ci = f" [{_num(r['ci_low'], unit)}, {_num(r['ci_high'], unit)}]" if np.isfinite(r["ci_low"]) else ""
-            cells.append(_num(r["mean"], unit) + ci)
-        for lab in labels[1:]:
-            r = g.loc[lab]
-            ci = f" [{_num(r['diff_low'], unit)}, {_num(r['diff_high'], unit)}]" if np.isfinite(r["diff_low"]) else ""
-            sign = "+" if np.isfinite(r["diff_vs_first"]) and r["diff_vs_first"] > 0 else ""
-            cells.append(sign + _num(r["diff_vs_first"], unit) + ci + (" ‡" if r["diff_note"] else ""))
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def default_out(dirs: Sequence[str | Path]) -> Path:
-    """``results/compare-<a>-vs-<b>[-vs-...]`` from the folder names."""
-    return Path("results") / ("compare-" + "-vs-".join(Path(d).resolve().name for d in dirs))
-
-
-@dataclass
-class Comparison:
-    """What :func:`compare` produced: the loaded results, their labels, the table and the files."""
-
-    results: list[Results]
-    labels: list[str]
-    table: pd.DataFrame
-    paths: list[Path]
-
-
-def comparison_charts(results: list[Results]) -> list[tuple[str, object]]:
-    """Charts that apply to these results together: ``(file stem, figure factory)``."""
-    out: list[tuple[str, object]] = []
-    with_agents = [r for r in results if r.has_agents]
-    if len(with_agents) >= 1:
-        out.append(("fan_chart", lambda: fan_chart(with_agents)))
-    out.append(("outcome_distributions", lambda: outcome_distributions(results)))
-    firsts = {tuple(r.varied[:2]) for r in results}
-    if len(firsts) == 1:
-        axes = next(iter(firsts))
-        if len(axes) == 2:
-            for outcome in ("escalation", "spiral_share", "regional_spending_growth"):
-                out.append((f"phase_{outcome}",
-                            lambda o=outcome: phase_diagram(results, x=axes[0], y=axes[1], outcome=o)))
-        elif len(axes) == 1:
-            for outcome in ("escalation", "regional_spending_growth"):
-                out.append((f"response_{outcome}", lambda o=outcome: response_curve(results, x=axes[0], outcome=o)))
-    return out
-
-
-def compare(dirs: Sequence[str | Path], out: str | Path, formats: Sequence[str] | str = ("png", "svg")) -> Comparison:
-    """Compare two or more sweep result folders; write charts and the difference table into ``out``.
-
-    Args:
-        dirs: result folders (the first is the reference for differences).
-        out: output folder (written atomically; existing files of the same name are replaced).
-        formats: image formats of the charts.
-
-    Raises:
-        ParameterError: fewer than two folders, a bad folder (missing, no manifest.json, no runs),
-            bad formats, or an unwritable output folder.
-    """
-    formats = check_formats(formats)
-    if len(dirs) < 2:
-        raise ParameterError(f"Comparing needs at least two result folders. Got {len(dirs)}: "
-                             f"{', '.join(map(str, dirs)) or 'none'}.")
-    results = [load_results(d) for d in dirs]
-    labels = unique_labels(results)
-    table = difference_table(results, labels)
-    out = Path(out)
-    names: list[str] = []
-    with staged_output(out) as stage:
-        table.to_csv(stage / "differences.csv", index=False)
-        (stage / "differences.md").write_text(markdown_table(table, results, labels))
-        names += ["differences.csv", "differences.md"]
-        charts = []
-        for stem, make in comparison_charts(results):
-            files = save_figure(make(), stage, stem, formats)
-            charts.append({"stem": stem, "files": files})
-            names += files
-        inputs = [{"label": lab, "folder": str(r.path), "base_scenario": r.base_scenario, "design": r.kind,
-                   "varied": r.varied, "n_runs": len(r.runs), "experiment_hash": r.manifest.get("experiment_hash"),
-                   "manifest_sha256": file_hash(r.path / "manifest.json")} for r, lab in zip(results, labels,
-                                                                                            strict=True)]
-        write_json(metadata(inputs=inputs, charts=charts, confidence=CONFIDENCE,
-                            interval="Student-t over replicate means (>= 2 replicates), else over Saltelli "
-                                     "block means (Sobol) or runs (approximate for LHS); differences: Welch",
-                            unfinished=[lab for r, lab in zip(results, labels, strict=True) if r.incomplete_note]),
-                   stage / "compare.json")
-        names.append("compare.json")
-    return Comparison(results=results, labels=labels, table=table, paths=[out / n for n in names])
+    return pd.DataFrame(out)

@@ -1,77 +1,136 @@
-"""Variance-based (Sobol) sensitivity of the headline outcomes to the main parameters.
+"""Variance-based (Sobol) sensitivity of the outcomes: one pipeline for every Sobol analysis.
 
-Design: Saltelli's extension of the Sobol' sequence (``SALib.sample.sobol.sample``, first and
-total order, ``N x (D + 2)`` design points for ``D`` parameters), each point run ``replicates``
-times with seeds ``seed + r`` (replicate ``r`` uses the same seed at every point: common random
-numbers, so differences between points are not drowned in shock noise). Runs go through the
-batch engine (:func:`model.batch.engine.run_batch`, ``fast``), in chunks to bound memory.
+The design is an experiment file, by default the project's declared one,
+``experiments/sensitivity.toml`` (its parameters and ranges, a Saltelli design with second-order
+indices, its own design seed and run seeds), loaded by :func:`model.batch.experiments.load_experiment`
+exactly as ``armsrace sweep`` loads it. The runs are a sweep's runs: read from its result folder
+(:func:`sobol_table`, what ``armsrace plot`` writes as ``sobol_indices.csv``) or computed in memory
+chunk by chunk as the sweep computes them (:func:`run_sensitivity`, what ``armsrace report`` shows,
+through :func:`model.batch.sweep.run_in_memory`). Either way, each design point's output is the
+mean of its replicates (for ``spiral_share``: the share of its replicates ending in a spiral), and
+the indices are :func:`model.analysis.sobol.analyze` of those means over the complete Saltelli blocks.
+The same experiment, outcome and bootstrap seed therefore give the same indices in both.
 
-Outcomes per design point (replicates averaged):
-
-* ``burden_jpn_2035`` -- Japan's burden in 2035 (share of GDP; the runs end in 2035);
-* ``regional_spending_growth`` -- relative change of total spending from the start year to 2035;
-* ``spiral_share`` -- share of the replicates classed *spiral* (:mod:`model.sim.outcomes`).
-
-Indices (:func:`model.charts.sweep.sobol_table`, i.e. ``SALib.analyze.sobol.analyze`` on the mean
-of each design point's replicates): first order S1 (the share of output variance due to the
-parameter alone) and total order ST (including all its interactions), with bootstrap 95%
-confidence intervals. The bootstrap is seeded with ``seed + 1`` (:data:`BOOTSTRAP_SEED_OFFSET`):
-SALib 1.6 seeds it only ``if seed:``, so a seed of 0 would leave the intervals unreproducible.
-An outcome that does not vary over the design has no indices (NaN).
-
-Every run ends in :data:`HORIZON` (``run_sensitivity`` sets ``until`` of any base to it), so the
-outcome named ``burden_jpn_2035`` is Japan's burden in 2035 whatever base is passed.
-
-The base is the ``baseline`` scenario with the strike doctrine on from 2026 (so that its boost
-can matter) and modest shocks (threat log-sd 0.1, budget sd 2% of the burden a year), without
-which every replicate would be identical and the spiral share would be 0 or 1.
+Seeds. Design points and run seeds are the experiment's (``[design] seed``, ``[replicates]``); the
+only seed chosen here is the bootstrap's (``seed``; SALib draws from ``seed + 1``, see
+:data:`model.analysis.sobol.SALIB_SEED_OFFSET`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")  # files only
+from model.analysis.sobol import SaltelliDesign, analyze, saltelli_design
+from model.batch.experiments import Experiment, load_experiment
+from model.batch.store import DERIVED, Results, outcome_values
+from model.batch.sweep import run_in_memory
+from model.errors import IndicesUndefined, ParameterError
+from model.sim.params import Params
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from SALib.sample import sobol as sobol_sample  # noqa: E402
+EXPERIMENT = Path(__file__).resolve().parents[2] / "experiments" / "sensitivity.toml"
+"""The project's declared sensitivity experiment (``./experiments/sensitivity.toml`` when the package is
+not installed from a clone: see :func:`experiment_path`)."""
+SOBOL_OUTCOMES = ("regional_excess_end", "regional_spending_growth", "spiral_share", "security_dilemma_index",
+                  "final_burden_jpn",
+                  "final_burden_kor", "final_burden_phl")
+"""Outcomes whose indices ``armsrace plot`` draws for a Sobol sweep (those that vary)."""
+MID_YEAR = 2035
+"""The year of Japan's mid-run burden outcome (the year NATO's Hague pledge reaches 5%)."""
+CAP_TOLERANCE = 1e-9
 
-from model.charts.sweep import SALIB_SEED_OFFSET, Results, sobol_table  # noqa: E402
-from model.errors import ParameterError  # noqa: E402
-from model.sim.params import Params, specs  # noqa: E402
 
-BOUNDS: dict[str, tuple[float, float]] = {
-    "us_demand": (0.02, 0.05),               # share of GDP: no new ask .. NATO precedent
-    "us_insistence": (0.5, 2.0),             # default 1
-    "alliance_credibility": (0.2, 1.0),      # default 0.8
-    "threat_scale": (0.5, 2.0),              # every threat sensitivity x0.5 .. x2
-    "hostility_scale": (0.5, 1.5),           # every hostility weight x0.5 .. x1.5
-    "partnership": (0.0, 1.0),               # CHN-PRK-RUS pooling, default 0.5
-    "adjustment_speed_jpn": (0.05, 0.3),     # Japan's "measured approach", default 0.15
-    "threat_sensitivity_chn": (0.0025, 0.01),  # default 0.005, x0.5 .. x2
-    "counterattack_boost": (0.0, 1.0),       # default 0.3; the counterattack scenario uses 0.5
-}
-"""Parameter -> (low, high): ranges bracketing each default by plausible extremes (uniform)."""
-OUTCOMES = {
-    "burden_jpn_2035": "Japan's burden in 2035 (share of GDP)",
-    "regional_spending_growth": "regional spending growth to 2035 (relative)",
-    "spiral_share": "share of runs that spiral",
-}
-HORIZON = 2035
-BASE_OVERRIDES = {"until": HORIZON, "counterattack": True, "counterattack_year": 2026,
-                  "threat_noise": 0.1, "budget_noise": 0.02}
-"""Changes to the baseline scenario for the analysis (see the module docstring)."""
-BOOTSTRAP_SEED_OFFSET = SALIB_SEED_OFFSET
-"""The bootstrap of the confidence intervals uses ``seed + 1`` (applied by ``sweep_plots.sobol_table``):
-SALib 1.6 seeds it only when the seed is truthy (``if seed:``), so 0 must never reach it."""
-CHUNK = 8192
-"""Runs per batch call (memory: the engine holds (runs, years, countries) arrays)."""
+def experiment_path() -> Path:
+    """``experiments/sensitivity.toml`` of the clone, or of the working directory."""
+    return EXPERIMENT if EXPERIMENT.is_file() else Path.cwd() / "experiments" / "sensitivity.toml"
+
+
+def results_design(res: Results) -> SaltelliDesign:
+    """The Saltelli design of a Sobol result folder, over its complete blocks."""
+    return saltelli_design(res.design, res.runs["design_point"].to_numpy(), res.replicates, res.where,
+                           res.incomplete_note)
+
+
+def point_means(runs: pd.DataFrame, outcome: str, points: np.ndarray) -> np.ndarray:
+    """Mean of an outcome over each design point's runs, at ``points`` (in that order)."""
+    means = outcome_values(runs, outcome).groupby(runs["design_point"].to_numpy()).mean()
+    return means.reindex(points).to_numpy()
+
+
+def indices_table(design: SaltelliDesign, runs: pd.DataFrame, outcomes: Sequence[str], *, undefined: str = "raise",
+                  num_resamples: int = 200, conf_level: float = 0.95, seed: int = 0,
+                  where: str = "The design") -> pd.DataFrame:
+    """Sobol indices of several outcomes over one design, one row per outcome and parameter.
+
+    Args:
+        design: the design and its complete blocks (:func:`model.analysis.sobol.saltelli_design`).
+        runs: one row per run: ``design_point`` and the outcome columns (or the escalation class,
+            for the derived shares of :data:`model.batch.store.DERIVED`).
+        outcomes: the outcomes, in order.
+        undefined: what to do with an outcome whose indices are undefined (missing values, no
+            variance, constant within the blocks): ``"raise"`` (ParameterError naming it), ``"skip"``,
+            or ``"nan"`` (NaN indices and the reason in an ``undefined`` column).
+        num_resamples, conf_level, seed: of the bootstrap intervals (:func:`model.analysis.sobol.analyze`).
+        where: how messages name the design.
+
+    Returns:
+        Columns ``outcome`` and those of :func:`model.analysis.sobol.analyze`; with
+        ``undefined="nan"`` also ``undefined`` ("" where the indices are defined).
+    """
+    parts = []
+    for o in outcomes:
+        y = point_means(runs, o, design.points)
+        try:
+            t = analyze(design.problem, y, calc_second_order=design.second, num_resamples=num_resamples,
+                        conf_level=conf_level, seed=seed)
+            reason = ""
+        except IndicesUndefined as exc:
+            if undefined == "raise":
+                raise ParameterError(f"The outcome {o!r} in {where} has {exc.reason} over the design points; "
+                                     f"Sobol indices cannot be computed for it.") from None
+            if undefined == "skip":
+                continue
+            t = pd.DataFrame({"parameter": design.problem["names"]})
+            reason = exc.reason
+        t.insert(0, "outcome", o)
+        if undefined == "nan":
+            t["undefined"] = reason
+        parts.append(t)
+    if not parts:
+        return pd.DataFrame(columns=["outcome", "parameter", "S1", "S1_conf", "ST", "ST_conf"])
+    return pd.concat(parts, ignore_index=True)
+
+
+def sobol_table(results: Results, outcomes: Sequence[str] | None = None, num_resamples: int = 200,
+                conf_level: float = 0.95, seed: int = 0) -> pd.DataFrame:
+    """Sobol indices per outcome and parameter of a Sobol sweep result folder.
+
+    An unfinished sweep contributes its complete Saltelli blocks only. Outcomes whose indices are
+    undefined (missing values, no variance) are skipped when ``outcomes`` is None (default:
+    :data:`SOBOL_OUTCOMES` present in the runs), and raise otherwise.
+
+    Returns:
+        Columns outcome, parameter, S1, S1_conf, ST, ST_conf (``*_conf``: half-width of the
+        ``conf_level`` bootstrap interval), and ``S2_<p>``, ``S2_conf_<p>`` for second-order designs.
+
+    Raises:
+        ParameterError: not a Sobol design, an inconsistent design, or an unknown or unusable outcome.
+    """
+    design = results_design(results)
+    explicit = outcomes is not None
+    if explicit:
+        for o in outcomes:
+            results.check_outcome(o)
+    else:
+        outcomes = [o for o in SOBOL_OUTCOMES if o in DERIVED or o in results.runs]
+    return indices_table(design, results.runs, list(outcomes), undefined="raise" if explicit else "skip",
+                         num_resamples=num_resamples, conf_level=conf_level, seed=seed,
+                         where=repr(str(results.path)))
 
 
 @dataclass
@@ -79,177 +138,111 @@ class Sensitivity:
     """Result of :func:`run_sensitivity`.
 
     Attributes:
-        problem: the SALib problem (names, bounds).
-        base: the parameter set every run starts from.
-        design: ``(P, D)`` design points.
-        outcomes: one row per design point: the parameters and the outcome columns.
-        indices: one row per outcome and parameter: ``S1``, ``S1_conf``, ``ST``, ``ST_conf``
-            (confidence half-widths at 95%).
-        n, replicates, seed: the sample size, replicates per point and root seed.
+        experiment: the experiment run (its ``n`` possibly overridden).
+        runs: one row per run, as a sweep's runs table, plus ``burden_jpn_<MID_YEAR>`` and
+            ``spiral_prk_cap`` (1 if the run spirals with North Korea ending at its burden cap).
+        outcomes: one row per design point: the varied parameters, then each outcome averaged over
+            the point's replicates (``spiral_share``: share of replicates that spiral;
+            ``spiral_prk_cap_share``: share that spiral with North Korea at its cap).
+        indices: :func:`indices_table` of :attr:`labels`' outcomes (undefined ones as NaN, with the reason).
+        labels: outcome -> what it is, with its unit.
+        seed: bootstrap seed (SALib draws from ``seed + 1``).
+        num_resamples: bootstrap resamples.
+        declared_n: the base sample size the experiment file declares (``experiment.n`` unless overridden).
     """
 
-    problem: dict
-    base: Params
-    design: np.ndarray
+    experiment: Experiment
+    runs: pd.DataFrame
     outcomes: pd.DataFrame
     indices: pd.DataFrame
-    n: int
-    replicates: int
+    labels: dict[str, str]
     seed: int
+    num_resamples: int
+    declared_n: int
+
+    @property
+    def n(self) -> int:
+        return int(self.experiment.n)
+
+    @property
+    def problem(self) -> dict[str, Any]:
+        return self.experiment.problem
+
+    @property
+    def base(self) -> Params:
+        return self.experiment.base
+
+    @property
+    def n_points(self) -> int:
+        return self.experiment.n_points
 
     @property
     def n_runs(self) -> int:
-        return len(self.design) * self.replicates
+        return self.experiment.n_runs
+
+    def summary(self) -> pd.DataFrame:
+        """Mean and standard deviation of each outcome over the design points (index: outcome)."""
+        cols = [c for c in self.labels if c in self.outcomes]
+        return pd.DataFrame({"mean": self.outcomes[cols].mean(), "sd": self.outcomes[cols].std(ddof=0)})
 
 
-def problem(bounds: dict[str, tuple[float, float]] = BOUNDS) -> dict:
-    """SALib problem for ``bounds``, each checked against the parameter's declared range."""
-    table = specs()
-    for name, (lo, hi) in bounds.items():
-        spec = table.get(name)
-        if spec is None or spec.kind != "float":
-            raise ParameterError(f"The sensitivity parameter {name!r} must be a float parameter. Got {name!r}.")
-        if not spec.low <= lo < hi <= spec.high:
-            raise ParameterError(f"The {name!r} range must lie within [{spec.low:g}, {spec.high:g}] with "
-                                 f"low < high. Got [{lo:g}, {hi:g}] instead.")
-    return {"num_vars": len(bounds), "names": list(bounds), "bounds": [list(b) for b in bounds.values()]}
+def report_outcomes(base: Params) -> dict[str, str]:
+    """The outcomes the report analyses, with their meaning and unit, for runs ending in ``base['until']``."""
+    start, until = base["start_year"], base["until"]
+    out = {}
+    if start < MID_YEAR < until:
+        out[f"burden_jpn_{MID_YEAR}"] = f"Japan's burden in {MID_YEAR} (share of GDP)"
+    out["final_burden_jpn"] = f"Japan's burden in {until} (share of GDP)"
+    out["regional_excess_end"] = f"regional burden above the counterfactual in {until} (share of GDP)"
+    out["spiral_share"] = "share of runs that spiral"
+    return out
 
 
-def default_base() -> Params:
-    """The baseline scenario with :data:`BASE_OVERRIDES`."""
-    from model.sim.scenarios import load_scenario
-
-    return load_scenario("baseline").params.replace(**BASE_OVERRIDES)
-
-
-def evaluate(base: Params, prob: dict, design: np.ndarray, replicates: int, seed: int = 0,
-             chunk: int = CHUNK) -> pd.DataFrame:
-    """Outcomes per design point, replicates aggregated (see the module docstring).
-
-    Besides :data:`OUTCOMES`, ``spiral_prk_cap_share`` is the share of replicates that spiral with
-    North Korea ending at its burden cap (to tell what a spiral consists of).
+def run_sensitivity(experiment: str | Path | Experiment | None = None, n: int | None = None, seed: int = 0,
+                    num_resamples: int = 200, outcomes: Mapping[str, str] | None = None) -> Sensitivity:
+    """Run a Sobol experiment in memory, as ``armsrace sweep`` would, and analyse it.
 
     Args:
-        base: parameters shared by every run (its ``until`` is the outcome year).
-        prob: SALib problem.
-        design: ``(P, D)`` parameter values.
-        replicates: runs per design point (seeds ``seed + r``).
-        seed: root seed.
-        chunk: runs per call of the batch engine.
+        experiment: an experiment file or a loaded experiment (default :func:`experiment_path`).
+        n: base sample size instead of the file's (a power of 2; e.g. small for a quick look).
+        seed: bootstrap seed of the confidence intervals.
+        num_resamples: bootstrap resamples.
+        outcomes: outcome -> label (default :func:`report_outcomes`).
+
+    Raises:
+        ParameterError: not a Sobol experiment, a bad ``n``, or an invalid experiment file.
     """
-    from model.batch.engine import run_batch
-
-    n_points = len(design)
-    point = np.repeat(np.arange(n_points), replicates)
-    seeds = np.tile(seed + np.arange(replicates), n_points)
-    parts = []
-    # North Korea's cap (a documented assumption, not data) is the usual way a run "spirals": record it
-    prk_cap = base["burden_cap_prk"] if "PRK" in base.countries else np.inf
-    for lo in range(0, len(point), chunk):
-        sel = slice(lo, lo + chunk)
-        varied = {name: design[point[sel], i] for i, name in enumerate(prob["names"])}
-        runs, _ = run_batch(base, varied, seeds[sel], engine="fast", paths=False)
-        spiral = (runs["escalation"] == "spiral").to_numpy()
-        prk_end = runs["final_burden_prk"].to_numpy() if "PRK" in base.countries else np.zeros(len(spiral))
-        parts.append(pd.DataFrame({
-            "point": point[sel],
-            "burden_jpn_2035": runs["final_burden_jpn"].to_numpy(),
-            "regional_spending_growth": runs["regional_spending_growth"].to_numpy(),
-            "spiral_share": spiral.astype(float),
-            "spiral_prk_cap_share": (spiral & (prk_end >= prk_cap - 1e-9)).astype(float),
-        }))
-    agg = pd.concat(parts).groupby("point").mean()
-    out = pd.DataFrame(design, columns=prob["names"])
-    return pd.concat([out, agg.reset_index(drop=True)], axis=1)
+    exp = experiment if isinstance(experiment, Experiment) else load_experiment(experiment or experiment_path())
+    if exp.kind != "sobol":
+        raise ParameterError(f"experiment {exp.path.name}: Sobol indices need a 'sobol' design. Got {exp.kind!r}.")
+    declared_n = int(exp.n)
+    if n is not None and n != exp.n:
+        exp = exp.with_sample_size(n)
+    runs, agents = run_in_memory(exp)
+    runs = _with_report_columns(runs, agents, exp.base)
+    labels = dict(outcomes) if outcomes is not None else report_outcomes(exp.base)
+    design = saltelli_design(exp.design_record(), runs["design_point"].to_numpy(), exp.replicates,
+                             f"experiment {exp.path.name}")
+    indices = indices_table(design, runs, list(labels), undefined="nan", num_resamples=num_resamples, seed=seed,
+                            where=f"experiment {exp.path.name}")
+    per_point = {name: point_means(runs, name, design.points) for name in labels}
+    per_point["spiral_prk_cap_share"] = point_means(runs, "spiral_prk_cap", design.points)
+    table = pd.concat([exp.points.iloc[design.points].reset_index(drop=True), pd.DataFrame(per_point)], axis=1)
+    return Sensitivity(exp, runs, table, indices, labels, seed, num_resamples, declared_n)
 
 
-def analyse(prob: dict, outcomes: pd.DataFrame, seed: int = 0, resamples: int = 200) -> pd.DataFrame:
-    """First- and total-order indices with 95% bootstrap confidence half-widths, per outcome.
-
-    The indices come from :func:`model.charts.sweep.sobol_table` (the same estimator as for sweep
-    folders), given the design points as an in-memory Saltelli result with one row per point; the
-    bootstrap is seeded with ``seed + BOOTSTRAP_SEED_OFFSET`` (see :data:`BOOTSTRAP_SEED_OFFSET`).
-    Outcomes without variation over the design, or constant within SALib's sample blocks or one of
-    their bootstrap resamples (where :func:`~model.charts.sweep.sobol_table` refuses them), get NaN
-    indices (0/0, not zero).
-    """
-    names = list(prob["names"])
-    # columns renamed so that sobol_table reads them as they are (it derives "spiral_share" from per-run
-    # classes, which here are already averaged per design point)
-    column = {name: f"point_{name}" for name in OUTCOMES}
-    runs = outcomes[names + list(OUTCOMES)].rename(columns=column)
-    runs.insert(0, "run", np.arange(len(runs)))
-    runs.insert(1, "design_point", np.arange(len(runs)))
-    runs.insert(2, "replicate", 0)
-    runs.insert(3, "seed", seed)
-    manifest = {"design": {"kind": "sobol", "varied": names, "calc_second_order": False,
-                           "problem": {"num_vars": prob["num_vars"], "names": names, "bounds": prob["bounds"]},
-                           "n_points": len(runs)},
-                "replicates": 1, "n_runs": len(runs)}
-    design = Results(path=Path("sensitivity"), manifest=manifest, runs=runs)
-    rows = []
-    for name in OUTCOMES:
-        y = outcomes[name].to_numpy(float)
-        table = None
-        if np.ptp(y) > 0 and np.all(np.isfinite(y)):
-            try:
-                table = sobol_table(design, [column[name]], num_resamples=resamples, conf_level=0.95,
-                                    seed=seed).set_index("parameter")
-            except ParameterError:  # constant within SALib's sample blocks (or a resample): undefined
-                table = None
-        for p in names:  # no variation: the indices are undefined (0/0), not zero
-            rows.append({"outcome": name, "parameter": p,
-                         **{k: np.nan if table is None else float(table.loc[p, k])
-                            for k in ("S1", "S1_conf", "ST", "ST_conf")},
-                         "mean": float(np.mean(y)), "sd": float(np.std(y))})
-    return pd.DataFrame(rows)
-
-
-def run_sensitivity(base: Params | None = None, n: int = 256, replicates: int = 8, seed: int = 0,
-                    bounds: dict[str, tuple[float, float]] = BOUNDS) -> Sensitivity:
-    """Sample, run and analyse (see the module docstring).
-
-    Args:
-        base: shared parameters (default :func:`default_base`); its ``until`` is set to :data:`HORIZON`.
-        n: Saltelli base sample size (a power of 2); ``n * (D + 2)`` design points.
-        replicates: seeded runs per design point.
-        seed: root seed (Sobol' scrambling, run seeds ``seed + r``, bootstrap ``seed + 1``).
-        bounds: parameter ranges.
-    """
-    if n < 2 or n & (n - 1):
-        raise ParameterError(f"The Sobol sample size must be a power of 2 (>= 2). Got {n!r} instead.")
-    if replicates < 1:
-        raise ParameterError(f"The number of replicates must be at least 1. Got {replicates!r} instead.")
-    # the outcomes are read at the end of the runs: every base must end in HORIZON
-    base = (default_base() if base is None else base).replace(until=HORIZON)
-    prob = problem(bounds)
-    design = sobol_sample.sample(prob, n, calc_second_order=False, scramble=True, seed=seed)
-    outcomes = evaluate(base, prob, design, replicates, seed)
-    return Sensitivity(prob, base, design, outcomes, analyse(prob, outcomes, seed), n, replicates, seed)
-
-
-def plot_indices(indices: pd.DataFrame, title: str = "") -> Figure:
-    """Bar chart of S1 and ST with 95% confidence intervals, one panel per outcome."""
-    outcomes = list(dict.fromkeys(indices["outcome"]))
-    fig, axes = plt.subplots(1, len(outcomes), figsize=(4.6 * len(outcomes), 4.8), layout="constrained",
-                             sharey=True, squeeze=False)
-    for ax, name in zip(axes[0], outcomes):
-        d = indices[indices["outcome"] == name]
-        ypos = np.arange(len(d))[::-1]
-        if d["ST"].isna().all():
-            why = "no variation over the design" if d["sd"].iloc[0] == 0 else "constant within the sample blocks"
-            ax.text(0.5, 0.5, f"{why}:\nindices undefined", ha="center",
-                    va="center", transform=ax.transAxes, fontsize=10, color="0.3")
-        ax.barh(ypos + 0.2, d["S1"], height=0.38, xerr=d["S1_conf"], color="#4f9fd8",
-                label="first order S1", capsize=2, error_kw={"lw": 0.8})
-        ax.barh(ypos - 0.2, d["ST"], height=0.38, xerr=d["ST_conf"], color="#c8102e",
-                label="total order ST", capsize=2, error_kw={"lw": 0.8})
-        ax.set_yticks(ypos, d["parameter"])
-        ax.axvline(0, color="0.3", lw=0.8)
-        ax.set_xlabel("Sobol index (share of output variance)")
-        mean, sd = d["mean"].iloc[0], d["sd"].iloc[0]
-        ax.set_title(f"{OUTCOMES.get(name, name)}\nmean {mean:.3g}, sd {sd:.2g}", fontsize=10)
-        ax.grid(alpha=0.3, axis="x")
-    axes[0][0].legend(loc="lower right", fontsize=8)
-    fig.suptitle(title or "Sobol sensitivity indices (bars: 95% bootstrap confidence intervals)", fontsize=12)
-    return fig
+def _with_report_columns(runs: pd.DataFrame, agents: pd.DataFrame | None, base: Params) -> pd.DataFrame:
+    """Add Japan's burden in :data:`MID_YEAR` (from the kept burden paths) and whether a run spirals
+    with North Korea ending at its burden cap (a documented assumption, not data: the usual way a
+    run spirals)."""
+    runs = runs.copy()
+    if agents is not None and "burden" in agents and base["start_year"] < MID_YEAR < base["until"]:
+        jpn = agents[(agents["country"] == "JPN") & (agents["year"] == MID_YEAR)].set_index("run")["burden"]
+        runs[f"burden_jpn_{MID_YEAR}"] = jpn.reindex(runs["run"]).to_numpy()
+    spiral = (runs["escalation"] == "spiral").to_numpy()
+    if "final_burden_prk" in runs:
+        at_cap = runs["final_burden_prk"].to_numpy() >= base["burden_cap_prk"] - CAP_TOLERANCE
+    else:
+        at_cap = np.zeros(len(runs), bool)
+    runs["spiral_prk_cap"] = (spiral & at_cap).astype(float)
+    return runs

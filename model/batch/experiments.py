@@ -59,6 +59,7 @@ naming the file, the field and the value, like scenario errors.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -209,6 +210,27 @@ class Experiment:
             out.update(problem=self.problem, n=self.n, calc_second_order=self.second_order,
                        seed=self.design_seed)
         return out
+
+    def with_sample_size(self, n: int) -> Experiment:
+        """The same Sobol experiment with another base sample size ``n`` (a power of 2 >= 2).
+
+        Everything else (parameters, ranges, design seed, replicates, run seeds) stays the file's;
+        the content recorded in a manifest says the new ``n``. For a quick look at a large design.
+
+        Raises:
+            ParameterError: not a Sobol design, or ``n`` not a power of 2.
+        """
+        where = f"experiment {self.path.name}"
+        if self.kind != "sobol":
+            raise ParameterError(f"{where}: a sample size applies to the 'sobol' design only. Got kind = "
+                                 f"{self.kind!r}.")
+        if isinstance(n, bool) or not isinstance(n, int) or n < 2 or n & (n - 1):
+            raise ParameterError(f"{where}: the Sobol sample size must be a power of 2 (>= 2). Got {n!r} instead.")
+        content = copy.deepcopy(self.content)
+        content["design"]["n"] = n
+        exp = dataclasses.replace(self, n=n, content=content)
+        _validate_points(exp, where)
+        return exp
 
     def seeds_record(self) -> dict[str, Any]:
         return {"root": self.root_seed} if self.seed_list is None else {"list": list(self.seed_list)}

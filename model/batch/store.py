@@ -1,16 +1,44 @@
-"""Writing results: atomic output folders, tables in Parquet and CSV, and provenance metadata.
+"""The one owner of result folders: writing them (atomically), reading them, and the sweep lock.
 
-Every command that writes results stages them in a hidden sibling folder and moves them into
-place only when everything has been written, so a failed or interrupted command leaves nothing
-half-written in the output folder.
+Every command that writes results goes through this module, and no other module reads or writes
+the files of a result folder directly; what a folder holds is therefore defined here once.
+
+Writing
+    :func:`staged_output` stages a whole output folder in a hidden sibling and moves it into place
+    only when everything has been written, so a failed or interrupted command leaves nothing
+    half-written. :func:`atomic_write` writes one file under a temporary name and renames it into
+    place (``os.replace``); the sweep's chunks and manifest and the calibrated scenario file are
+    written that way. :func:`write_table`, :func:`write_csv`, :func:`write_text` and
+    :func:`write_json` write the files of a (staged) folder; :func:`metadata` is the provenance
+    record every folder carries.
+
+Sweep result folders (the contract that charts, comparisons and the browser view read)::
+
+    DIR/manifest.json              experiment_file, experiment_hash, params_hash, design_hash, data_hash,
+                                   experiment (parsed, validated), base_scenario, design {kind, varied,
+                                   n_points, and for sobol problem, n, calc_second_order}, replicates,
+                                   n_runs, chunk_size, seeds {root | list}, engine, versions, code,
+                                   created_utc, chunks {"00000": {"runs": [start, stop], "done": bool}}
+    DIR/runs/chunk-00000.parquet   one row per run: run, design_point, replicate, seed, the varied
+                                   parameters, every outcome of model.sim.outcomes.summarise, stability_radius
+    DIR/agents/chunk-00000.parquet per run, year and country: run, year, country and the kept
+                                   variables (only when the experiment keeps paths)
+    DIR/.lock                      held (flock) by the sweep writing to DIR; no content
+
+Only the chunks the manifest marks done are ever read (:func:`done_chunk_files`): a chunk file not
+marked done (a sweep killed between renaming it into place and marking it) is recomputed on resume.
+Files ending in ``.tmp`` are half-written temporaries and never results. :func:`load_results` reads
+a folder into :class:`Results` (manifest and runs; agent rows on demand).
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import fcntl
 import hashlib
 import importlib.metadata
+import io
 import json
 import os
 import platform
@@ -18,20 +46,34 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
-from model.errors import OutputError
+from model.errors import OutputError, ParameterError, ResumeError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("ea-armsrace", "mesa", "numpy", "pandas", "scipy", "matplotlib", "pyarrow", "SALib",
             "dask", "distributed", "solara")
 
+MANIFEST = "manifest.json"
+LOCK = ".lock"
+"""Lock file of a sweep result folder: the sweep writing to it holds an exclusive ``flock``."""
+TMP_SUFFIX = ".tmp"
+"""Suffix of files being written (:func:`atomic_write`); such files are never results."""
+CHUNK_DIRS = ("runs", "agents")
+ID_COLUMNS = ("run", "design_point", "replicate", "seed")
+DERIVED = {"spiral_share": ("spiral",), "escalating_share": ("buildup", "spiral")}
+"""Derived per-run indicators (1 if the run's class is in the tuple), shown as shares of runs."""
 
+
+# --- writing -------------------------------------------------------------------------------------
 
 def check_writable(folder: Path, option: str = "--out") -> None:
     """Raise OutputError (one line, naming the option and folder) unless ``folder`` can be written."""
@@ -79,28 +121,103 @@ def _first_existing(p: Path) -> Path:
     return p
 
 
-def atomic_write_text(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary sibling and a rename: never half-written."""
+def atomic_write(path: Path, data: bytes | str | Callable[[Path], None]) -> Path:
+    """Write ``data`` to ``path`` under a temporary name in the same folder, then rename it into place.
+
+    A reader (or a process killed mid-way) sees the old file or the new one, never a part of it.
+    The temporary file is ``.<name>.<pid>.tmp`` (see :data:`TMP_SUFFIX`); it is removed on failure.
+
+    Args:
+        path: the file to write; its folder is created if needed.
+        data: bytes, text (UTF-8), or a function that writes the file it is given.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}{TMP_SUFFIX}")
     try:
-        tmp.write_text(text)
+        if isinstance(data, bytes):
+            tmp.write_bytes(data)
+        elif isinstance(data, str):
+            tmp.write_text(data)
+        else:
+            data(tmp)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     return path
 
 
+def subfolder(folder: Path, name: str) -> Path:
+    """``folder/name``, created if needed (e.g. the figures folder of a staged report)."""
+    path = Path(folder) / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def write_table(df: pd.DataFrame, folder: Path, stem: str, csv: bool = True) -> list[Path]:
     """Write ``df`` as ``stem.parquet`` (and ``stem.csv``) in ``folder``; returns the paths."""
-    paths = [folder / f"{stem}.parquet"]
+    paths = [Path(folder) / f"{stem}.parquet"]
     df.to_parquet(paths[0], index=False)
     if csv:
-        paths.append(folder / f"{stem}.csv")
-        df.to_csv(paths[1], index=False)
+        paths.append(write_csv(df, Path(folder) / f"{stem}.csv"))
     return paths
 
+
+def write_csv(df: pd.DataFrame, path: Path, index: bool = False) -> Path:
+    """Write ``df`` as CSV (the row index only when ``index``)."""
+    df.to_csv(path, index=index)
+    return Path(path)
+
+
+def write_text(text: str, path: Path) -> Path:
+    """Write a text file (Markdown, TOML) of an output folder."""
+    Path(path).write_text(text)
+    return Path(path)
+
+
+def write_json(obj: Any, path: Path) -> None:
+    """Write ``obj`` as JSON; NaN and infinities become null (strict JSON)."""
+    Path(path).write_text(json.dumps(_clean(obj), indent=2, default=_json_default, allow_nan=False) + "\n")
+
+
+def read_json(path: Path) -> Any:
+    """A JSON file of a result folder.
+
+    Raises:
+        OutputError: the file is missing or not valid JSON (one line naming it).
+    """
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise OutputError(f"The file {str(path)!r} cannot be read: {exc}.") from None
+
+
+def _clean(o: Any) -> Any:
+    if isinstance(o, np.ndarray):
+        return _clean(o.tolist())
+    if isinstance(o, dict):
+        return {str(k): _clean(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_clean(v) for v in o]
+    if isinstance(o, (float, np.floating)):
+        return float(o) if np.isfinite(o) else None
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.bool_):
+        return bool(o)
+    return o
+
+
+def _json_default(o: Any) -> Any:
+    """What _clean leaves for json: paths and sets."""
+    if isinstance(o, Path):
+        return str(o)
+    if isinstance(o, set):
+        return sorted(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+# --- provenance ----------------------------------------------------------------------------------
 
 def versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
@@ -139,31 +256,369 @@ def metadata(**fields: Any) -> dict[str, Any]:
     }
 
 
-def write_json(obj: Any, path: Path) -> None:
-    """Write ``obj`` as JSON; NaN and infinities become null (strict JSON)."""
-    Path(path).write_text(json.dumps(_clean(obj), indent=2, default=_json_default, allow_nan=False) + "\n")
+# --- sweep folders: writing ----------------------------------------------------------------------
+
+@contextlib.contextmanager
+def sweep_lock(out: Path) -> Iterator[None]:
+    """Hold an exclusive, non-blocking ``flock`` on ``out/.lock`` (refuse if another sweep has it).
+
+    ``out`` is created if needed (with its parents).
+    """
+    Path(out).mkdir(parents=True, exist_ok=True)
+    fd = os.open(Path(out) / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ResumeError(f"The '--out' folder {str(out)!r} is locked: another armsrace sweep is writing to "
+                              f"{str(out)!r}; wait for it to finish, or choose another --out.") from None
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
-def _clean(o: Any) -> Any:
-    if isinstance(o, np.ndarray):
-        return _clean(o.tolist())
-    if isinstance(o, dict):
-        return {str(k): _clean(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_clean(v) for v in o]
-    if isinstance(o, (float, np.floating)):
-        return float(o) if np.isfinite(o) else None
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.bool_):
-        return bool(o)
-    return o
+def chunk_key(index: int) -> str:
+    return f"{index:05d}"
 
 
-def _json_default(o: Any) -> Any:
-    """What _clean leaves for json: paths and sets."""
-    if isinstance(o, Path):
-        return str(o)
-    if isinstance(o, set):
-        return sorted(o)
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+def chunk_file(out: str | Path, sub: str, key: str) -> Path:
+    """``out/<sub>/chunk-<key>.parquet`` (``sub``: "runs" or "agents")."""
+    return Path(out) / sub / f"chunk-{key}.parquet"
+
+
+def has_manifest(out: str | Path) -> bool:
+    return (Path(out) / MANIFEST).is_file()
+
+
+def write_manifest(manifest: dict[str, Any], out: Path) -> None:
+    """Replace ``out/manifest.json`` atomically."""
+    atomic_write(Path(out) / MANIFEST, lambda tmp: write_json(manifest, tmp))
+
+
+# Dictionary encoding only where values repeat (ids, years, countries): trying it on float paths
+# costs more time than the simulation and gives larger files. Snappy: fast, and ~half the size.
+_DICTIONARY = ["run", "design_point", "replicate", "year", "country", "escalation"]
+
+
+def encode_parquet(table: pa.Table, where: Path | None = None) -> bytes | None:
+    """Encode a chunk table as Parquet into ``where`` (a path), or return the bytes (for workers)."""
+    buf = io.BytesIO() if where is None else where
+    pq.write_table(table, buf, compression="snappy",
+                   use_dictionary=[c for c in table.column_names if c in _DICTIONARY])
+    return buf.getvalue() if where is None else None
+
+
+def prepare_chunk_dirs(out: Path, subs: Sequence[str]) -> None:
+    """Create ``out/<sub>/`` for each chunk table kept, removing temporaries a killed sweep left."""
+    remove_temporaries(out)
+    for sub in subs:
+        (Path(out) / sub).mkdir(exist_ok=True)
+        remove_temporaries(Path(out) / sub)
+
+
+def write_chunk(out: Path, index: int, tables: dict[str, pa.Table | bytes | None]) -> None:
+    """Write a chunk's tables (``{"runs": ..., "agents": ...}``, Arrow or Parquet bytes; None: not kept),
+    each atomically. The caller marks the chunk done in the manifest afterwards."""
+    for sub, data in tables.items():
+        if data is None:
+            continue
+        payload = data if isinstance(data, bytes) else (lambda tmp, t=data: encode_parquet(t, tmp))
+        atomic_write(chunk_file(out, sub, chunk_key(index)), payload)
+
+
+def remove_temporaries(folder: Path) -> None:
+    """Remove files a killed writer left half-written (never read: files are renamed into place)."""
+    for p in Path(folder).glob(f"*{TMP_SUFFIX}"):
+        if p.is_file():
+            p.unlink(missing_ok=True)
+
+
+def only_leftovers(out: Path) -> bool:
+    """True if ``out`` holds nothing but what a sweep killed before its first manifest can leave:
+    the lock file, temporary files, and ``runs/`` / ``agents/`` folders holding only temporaries."""
+    for p in Path(out).iterdir():
+        if p.name == LOCK or (p.name.endswith(TMP_SUFFIX) and p.is_file()):
+            continue
+        if p.name in CHUNK_DIRS and p.is_dir() and not p.is_symlink():
+            if all(q.name.endswith(TMP_SUFFIX) and q.is_file() for q in p.iterdir()):
+                continue
+        return False
+    return True
+
+
+def remove_if_empty(out: Path) -> None:
+    """Remove a folder a sweep created if it still holds only leftovers (a sweep that failed early)."""
+    out = Path(out)
+    if (out / MANIFEST).exists() or not out.is_dir() or not only_leftovers(out):
+        return
+    for p in out.iterdir():
+        if p.is_dir():
+            for q in p.iterdir():
+                q.unlink(missing_ok=True)
+            p.rmdir()
+        else:
+            p.unlink(missing_ok=True)
+    out.rmdir()
+
+
+# --- sweep folders: reading ----------------------------------------------------------------------
+
+def read_manifest(out: str | Path) -> dict[str, Any]:
+    """The manifest of a result folder.
+
+    Raises:
+        ResumeError: missing or unreadable (one line naming the file).
+    """
+    path = Path(out) / MANIFEST
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ResumeError(f"The manifest {str(path)!r} cannot be read: {exc}.") from None
+
+
+def done_chunk_files(out: str | Path, sub: str, manifest: dict[str, Any] | None = None) -> list[Path]:
+    """Files of the chunks marked done in the manifest, in run order: ``out/<sub>/chunk-NNNNN.parquet``.
+
+    ``sub`` is "runs" or "agents". A chunk file not marked done (a sweep killed between renaming it
+    into place and marking it) is never listed: the sweep recomputes it on resume. A manifest
+    without a (valid) ``chunks`` table lists nothing.
+    """
+    manifest = read_manifest(out) if manifest is None else manifest
+    chunks = manifest.get("chunks") if isinstance(manifest, dict) else None
+    if not isinstance(chunks, dict):
+        return []
+    keys = sorted((k for k, c in chunks.items() if isinstance(c, dict) and c.get("done") is True
+                   and str(k).isdigit()), key=int)
+    return [chunk_file(out, sub, k) for k in keys]
+
+
+def read_runs(out: str | Path) -> pd.DataFrame:
+    """The runs table of a result folder (done chunks only), ordered by run id."""
+    files = done_chunk_files(out, "runs")
+    if not files:
+        return pd.DataFrame()
+    return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+
+
+def read_agents(out: str | Path) -> pd.DataFrame:
+    """The agents table of a result folder (done chunks only), ordered by run, year, country."""
+    files = done_chunk_files(out, "agents")
+    if not files or not files[0].exists():
+        return pd.DataFrame()
+    return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+
+
+def result_folders(root: str | Path) -> list[Path]:
+    """Subfolders of ``root`` holding a ``manifest.json`` (sweep results), by name."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if has_manifest(p))
+
+
+def list_files(folder: str | Path, pattern: str) -> list[Path]:
+    """Files in ``folder`` matching ``pattern`` (e.g. the charts ``plots/*.png``), by name; none if no folder."""
+    return sorted(p for p in Path(folder).glob(pattern) if p.is_file())
+
+
+def outcome_values(runs: pd.DataFrame, outcome: str) -> pd.Series:
+    """Per-run values of an outcome column or of a derived share (:data:`DERIVED`), as floats.
+
+    ``escalation`` gives the class code (0 stable, 1 buildup, 2 spiral). An unknown column raises
+    KeyError; :meth:`Results.values` turns it into a one-line ParameterError.
+    """
+    if outcome in DERIVED:
+        return runs["escalation"].isin(DERIVED[outcome]).astype(float)
+    if outcome == "escalation":
+        return runs["escalation_code"].astype(float)
+    return pd.to_numeric(runs[outcome], errors="coerce").astype(float)
+
+
+@dataclass
+class Results:
+    """One sweep result folder: its manifest and runs table; agent rows are read on demand
+    (:meth:`read_agents`, chunk by chunk, only the columns and runs asked for).
+
+    Attributes:
+        path: the result folder.
+        manifest: the parsed ``manifest.json``.
+        runs: one row per run of the chunks marked done, sorted by ``run``.
+    """
+
+    path: Path
+    manifest: dict[str, Any]
+    runs: pd.DataFrame
+
+    @property
+    def design(self) -> dict[str, Any]:
+        return self.manifest["design"]
+
+    @property
+    def kind(self) -> str:
+        return str(self.design.get("kind", ""))
+
+    @property
+    def varied(self) -> list[str]:
+        return list(self.design.get("varied", []))
+
+    @property
+    def replicates(self) -> int:
+        return int(self.manifest.get("replicates") or self.runs["replicate"].nunique())
+
+    @property
+    def n_points(self) -> int:
+        return int(self.runs["design_point"].nunique())
+
+    @property
+    def base_scenario(self) -> str:
+        base = self.manifest.get("base_scenario") or ""
+        return Path(str(base)).stem if base else ""
+
+    @property
+    def label(self) -> str:
+        """Name used on charts: the folder name."""
+        return self.path.name
+
+    @property
+    def where(self) -> str:
+        """``The results folder '<path>'``, how messages name it."""
+        return f"The results folder {str(self.path)!r}"
+
+    @property
+    def expected_runs(self) -> int:
+        """Runs the experiment declares (``n_runs`` in the manifest); more than ``len(runs)`` if unfinished."""
+        return int(self.manifest.get("n_runs") or len(self.runs))
+
+    @property
+    def incomplete_note(self) -> str:
+        n, m = len(self.runs), self.expected_runs
+        return f"Unfinished sweep: {n:,} of {m:,} runs." if n < m else ""
+
+    @property
+    def outcomes(self) -> list[str]:
+        """Outcome columns of the runs table (everything but ids and varied parameters)."""
+        skip = set(ID_COLUMNS) | set(self.varied)
+        return [c for c in self.runs.columns if c not in skip]
+
+    @property
+    def agent_files(self) -> list[Path]:
+        """Agent tables of the chunks marked done (none when the sweep kept no paths)."""
+        if not (self.path / "agents").is_dir():
+            return []
+        return done_chunk_files(self.path, "agents", self.manifest)
+
+    @property
+    def has_agents(self) -> bool:
+        return bool(self.agent_files)
+
+    @property
+    def manifest_sha256(self) -> str:
+        return file_hash(self.path / MANIFEST)
+
+    def read_agents(self, columns: Sequence[str] | None = None, runs: Iterable[int] | None = None) -> pd.DataFrame:
+        """Agent rows (optionally only some columns and runs), read chunk by chunk.
+
+        Raises:
+            ParameterError: the folder has no ``agents/chunk-*.parquet`` of a chunk marked done.
+        """
+        if not self.has_agents:
+            raise ParameterError(f"{self.where} has no agent tables (agents/chunk-*.parquet); fan charts need them.")
+        cols = None if columns is None else list(dict.fromkeys(["run", *columns]))
+        keep = None if runs is None else np.unique(np.fromiter(runs, dtype=np.int64))
+        parts = []
+        for f in self.agent_files:
+            part = pd.read_parquet(f, columns=cols)
+            if keep is not None:
+                part = part[np.isin(part["run"].to_numpy(), keep)]
+            parts.append(part)
+        return pd.concat(parts, ignore_index=True)
+
+    def check_outcome(self, outcome: str) -> None:
+        """Raise ParameterError (naming the folder and the known outcomes) unless ``outcome`` exists."""
+        if outcome not in DERIVED and outcome != "escalation" and outcome not in self.runs.columns:
+            raise ParameterError(f"{self.where} has no outcome {outcome!r}; "
+                                 f"known: {', '.join(['escalation', *DERIVED, *self.outcomes])}.")
+
+    def values(self, outcome: str) -> pd.Series:
+        """Per-run values of an outcome column or of a derived share (:data:`DERIVED`), as floats."""
+        if outcome not in DERIVED and outcome != "escalation" and outcome not in self.runs.columns:
+            raise ParameterError(f"{self.where} has no outcome {outcome!r}; known: {', '.join(self.outcomes)}.")
+        return outcome_values(self.runs, outcome)
+
+
+def load_results(folder: str | Path) -> Results:
+    """Read a sweep result folder: the manifest and the runs of the chunks it marks done.
+
+    Agents are read when needed (:meth:`Results.read_agents`). Chunk files not marked done (left by
+    an interrupted sweep) are ignored, as by :func:`read_runs`.
+
+    Raises:
+        ParameterError: the folder is missing, has no (valid) ``manifest.json``, no runs, or runs
+            without the contract's id and varied-parameter columns. The message names the folder.
+    """
+    folder = Path(folder)
+    where = f"The results folder {str(folder)!r}"
+    if not folder.is_dir():
+        raise ParameterError(f"{where} does not exist." if not folder.exists() else f"{where} is not a folder.")
+    mpath = folder / MANIFEST
+    if not mpath.is_file():
+        raise ParameterError(f"{where} has no manifest.json; is it the output of 'armsrace sweep'?")
+    try:
+        manifest = json.loads(mpath.read_text())
+    except (OSError, ValueError) as exc:
+        raise ParameterError(f"{where} has an unreadable manifest.json: {exc}.") from None
+    design = manifest.get("design") if isinstance(manifest, dict) else None
+    if not isinstance(design, dict) or not isinstance(design.get("varied"), list) or "kind" not in design:
+        raise ParameterError(f"{where} has a manifest.json without a design (kind, varied).")
+    files = done_chunk_files(folder, "runs", manifest)
+    if not files:
+        raise ParameterError(f"{where} has no runs (no chunk of runs/chunk-*.parquet marked done in {MANIFEST}).")
+    missing = [f for f in files if not f.is_file()]
+    if missing:
+        raise ParameterError(f"{where} has no runs/{missing[0].name}, which {MANIFEST} marks done "
+                             f"({len(missing)} such chunk(s)); was the folder copied in part?")
+    try:
+        runs = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    except Exception as exc:  # pyarrow raises several types for damaged files
+        raise ParameterError(f"{where} has an unreadable runs table: {exc}.") from None
+    if runs.empty:
+        raise ParameterError(f"{where} has no runs (the runs tables are empty).")
+    missing = [c for c in (*ID_COLUMNS[:3], *design["varied"], "escalation") if c not in runs.columns]
+    if missing:
+        raise ParameterError(f"{where} has runs without the column(s) {', '.join(missing)}.")
+    runs = runs.sort_values("run", kind="stable").reset_index(drop=True)
+    return Results(path=folder, manifest=manifest, runs=runs)
+
+
+def as_list(results: Results | Sequence[Results]) -> list[Results]:
+    return [results] if isinstance(results, Results) else list(results)
+
+
+def unique_labels(results: Sequence[Results]) -> list[str]:
+    """Folder names, made unique with the parent folder (or a number) when they collide."""
+    labels = [r.label for r in results]
+    for i, r in enumerate(results):
+        if labels.count(r.label) > 1:
+            labels[i] = f"{r.path.parent.name}/{r.label}" if r.path.parent.name else r.label
+    seen: dict[str, int] = {}
+    for i, lab in enumerate(labels):
+        seen[lab] = seen.get(lab, 0) + 1
+        if seen[lab] > 1:
+            labels[i] = f"{lab} ({seen[lab]})"
+    return labels
+
+
+def unfinished_note(results: Results | Sequence[Results], labels: Sequence[str] | None = None) -> str:
+    """The note 'Unfinished sweep: x of y runs.' naming the unfinished results (empty if none)."""
+    rs = as_list(results)
+    if len(rs) == 1:
+        return rs[0].incomplete_note
+    labels = unique_labels(rs) if labels is None else labels
+    parts = [f"{lab} {len(r.runs):,} of {r.expected_runs:,} runs" for r, lab in zip(rs, labels, strict=True)
+             if r.incomplete_note]
+    return f"Unfinished sweep: {'; '.join(parts)}." if parts else ""
+
+
+def legend_label(res: Results, label: str) -> str:
+    """A result's label with its base scenario, when that differs: ``label [base]``."""
+    return f"{label} [{res.base_scenario}]" if res.base_scenario and res.base_scenario != label else label

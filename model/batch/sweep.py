@@ -7,20 +7,9 @@ already encoded as Parquet, and this process writes them and marks the chunk don
 therefore identical whatever the engine, chunk size, worker count or scheduler: seeds depend on
 the run id only.
 
-Result folder (a contract: the charts read it)::
-
-    DIR/manifest.json              experiment_file, experiment_hash (sha256 of the file bytes),
-                                   params_hash, design_hash, data_hash (see below),
-                                   experiment (parsed, validated), base_scenario, design {kind, varied,
-                                   n_points, and for sobol problem, n, calc_second_order}, replicates,
-                                   n_runs, chunk_size, seeds {root | list}, engine, versions, code,
-                                   created_utc, chunks {"00000": {"runs": [start, stop], "done": bool}}
-    DIR/runs/chunk-00000.parquet   one row per run: run, design_point, replicate, seed, the varied
-                                   parameters, every outcome of model.sim.outcomes.summarise, stability_radius
-    DIR/agents/chunk-00000.parquet per run, year and country: run, year, country and the kept
-                                   variables (only when the experiment keeps paths)
-
-    DIR/.lock                      held (flock) by the sweep writing to DIR; no content
+The result folder's layout (manifest, ``runs/`` and ``agents/`` chunks, lock) is the contract of
+:mod:`model.batch.store`, which writes and reads every file of it; this module decides what to
+compute and when to write it.
 
 Run ids are design-point-major: ``run = design_point * replicates + replicate``.
 
@@ -34,23 +23,20 @@ One sweep at a time writes to a folder: the sweep holds an exclusive lock on ``D
 another sweep on the same folder is refused at once.
 
 Crash safety: each chunk file is written under a temporary name and renamed into place
-(``os.replace``), then the chunk is marked done in ``manifest.json`` (itself replaced
-atomically). The manifest is written before anything else, so a folder without one holds at
+(:func:`model.batch.store.atomic_write`), then the chunk is marked done in ``manifest.json`` (itself
+replaced atomically). The manifest is written before anything else, so a folder without one holds at
 most what a kill can leave before it (the lock, temporary files, empty ``runs/``/``agents/``) and
 counts as empty. A sweep killed at any moment finishes with ``resume=True`` to exactly the tables
 of an uninterrupted sweep: chunks not marked done are recomputed and overwritten; stray temporary
-files are removed. Only chunks marked done are ever read (:func:`done_chunk_files`).
+files are removed. Only chunks marked done are ever read (:func:`model.batch.store.done_chunk_files`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
-import io
 import json
 import logging
-import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -59,24 +45,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
+from model.batch import store
 from model.batch.engine import ENGINES, agents_arrow, runs_columns, simulate
 from model.batch.experiments import Experiment, load_experiment, run_seeds
-from model.batch.store import check_writable, file_hash, metadata, write_json
-from model.errors import OutputError, ParameterError, ResumeError
+from model.batch.store import MANIFEST, check_writable, chunk_key, file_hash, metadata
+from model.errors import ParameterError, ResumeError
 from model.sim.params import DATA_DIR, Params
 
-MANIFEST = "manifest.json"
-LOCK = ".lock"
-"""Lock file of a result folder: the sweep writing to it holds an exclusive ``flock``."""
 MAX_CHUNK = 1000
 """Largest default chunk (runs): bigger chunks add memory but barely any speed to the kernel."""
 MIN_CHUNK = 100
 """Smallest default chunk (runs): below this the per-year Python overhead dominates."""
-TMP_SUFFIX = ".tmp"
-
 
 
 @dataclass(frozen=True)
@@ -136,20 +118,8 @@ def chunk_tables(task: ChunkTask) -> ChunkResult:
 def run_chunk(task: ChunkTask) -> ChunkResult:
     """Compute one chunk (on a worker) and encode its tables as Parquet bytes, ready to write."""
     r = chunk_tables(task)
-    return ChunkResult(r.index, r.n_runs, _parquet(r.runs), None if r.agents is None else _parquet(r.agents))
-
-
-# Dictionary encoding only where values repeat (ids, years, countries): trying it on float paths
-# costs more time than the simulation and gives larger files. Snappy: fast, and ~half the size.
-_DICTIONARY = ["run", "design_point", "replicate", "year", "country", "escalation"]
-
-
-def _parquet(table: pa.Table, where: Path | None = None) -> bytes | None:
-    """Encode ``table`` as Parquet into ``where`` (a path), or return the bytes."""
-    buf = io.BytesIO() if where is None else where
-    pq.write_table(table, buf, compression="snappy",
-                   use_dictionary=[c for c in table.column_names if c in _DICTIONARY])
-    return buf.getvalue() if where is None else None
+    return ChunkResult(r.index, r.n_runs, store.encode_parquet(r.runs),
+                       None if r.agents is None else store.encode_parquet(r.agents))
 
 
 def chunk_tasks(exp: Experiment, chunk_size: int, indices: Iterable[int], engine: str) -> Iterator[ChunkTask]:
@@ -172,6 +142,27 @@ def default_chunk_size(n_runs: int, workers: int | None) -> int:
 
 def default_out(experiment_path: str | Path) -> Path:
     return Path("results") / Path(experiment_path).stem
+
+
+def run_in_memory(exp: Experiment, engine: str = "fast",
+                  chunk_size: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Every run of an experiment in this process, as a sweep computes them, without a result folder.
+
+    The chunks are the ones :func:`run_sweep` would compute (same tasks, seeds and columns), so the
+    tables equal, bit for bit, the ``runs`` and ``agents`` tables of a sweep folder of ``exp``.
+
+    Returns:
+        ``(runs, agents)``; ``agents`` is None when the experiment keeps no paths.
+    """
+    if engine not in ENGINES:
+        raise ParameterError(f"The '--engine' option must be one of {', '.join(map(repr, ENGINES))}. "
+                             f"Got {engine!r} instead.")
+    chunk_size = chunk_size or default_chunk_size(exp.n_runs, None)
+    n_chunks = -(-exp.n_runs // chunk_size)
+    results = [chunk_tables(t) for t in chunk_tasks(exp, chunk_size, range(n_chunks), engine)]
+    runs = pa.concat_tables([r.runs for r in results]).to_pandas()
+    agents = pa.concat_tables([r.agents for r in results]).to_pandas() if exp.keep_paths else None
+    return runs, agents
 
 
 # --- the sweep ---------------------------------------------------------------------------------------
@@ -217,13 +208,12 @@ def run_sweep(experiment_path: str | Path, out: str | Path | None = None, worker
     hashes = {"experiment_hash": file_hash(path), "params_hash": params_hash(exp.base),
               "design_hash": design_hash(exp.points), "data_hash": data_hash()}
     created = not out.exists()
-    out.mkdir(parents=True, exist_ok=True)
-    with sweep_lock(out):
+    with store.sweep_lock(out):
         try:
             _sweep(exp, path, out, hashes, workers, scheduler, resume, engine, chunk_size, progress)
         except BaseException:
             if created:  # failed before its manifest (e.g. no scheduler): leave no folder behind
-                _remove_if_empty(out)
+                store.remove_if_empty(out)
             raise
     return out
 
@@ -246,18 +236,16 @@ def _sweep(exp: Experiment, path: Path, out: Path, hashes: dict[str, str], worke
                                  if not c["done"])
     with executor(workers, scheduler) as compute:
         # The manifest first: a folder without one is never more than a kill can leave before it.
-        _remove_temporaries(out, f"{MANIFEST}.")
-        _write_manifest(manifest, out)
-        for sub in ("runs", "agents") if exp.keep_paths else ("runs",):
-            (out / sub).mkdir(exist_ok=True)
-            _remove_temporaries(out / sub, ".chunk-")
+        store.remove_temporaries(out)
+        store.write_manifest(manifest, out)
+        store.prepare_chunk_dirs(out, ("runs", "agents") if exp.keep_paths else ("runs",))
         with _progress(exp.n_runs, done_runs, progress, exp.name) as bar, \
                 ThreadPoolExecutor(max_workers=1, thread_name_prefix="sweep-writer") as writer:
 
             def finish(result: ChunkResult) -> None:
-                _write_chunk(result, out)
+                store.write_chunk(out, result.index, {"runs": result.runs, "agents": result.agents})
                 manifest["chunks"][chunk_key(result.index)]["done"] = True
-                _write_manifest(manifest, out)
+                store.write_manifest(manifest, out)
                 bar.update(result.n_runs)
 
             # Encoding and writing a chunk (pyarrow, without the GIL) overlap the computation of
@@ -321,25 +309,6 @@ def data_hash() -> str:
     return h.hexdigest()
 
 
-@contextlib.contextmanager
-def sweep_lock(out: Path) -> Iterator[None]:
-    """Hold an exclusive, non-blocking ``flock`` on ``out/.lock`` (refuse if another sweep has it)."""
-    fd = os.open(out / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise ResumeError(f"The '--out' folder {str(out)!r} is locked: another armsrace sweep is writing to "
-                              f"{str(out)!r}; wait for it to finish, or choose another --out.") from None
-        yield
-    finally:
-        os.close(fd)  # releases the lock
-
-
-def chunk_key(index: int) -> str:
-    return f"{index:05d}"
-
-
 def new_manifest(exp: Experiment, path: Path, hashes: dict[str, str], chunk_size: int,
                  engine: str) -> dict[str, Any]:
     """The manifest of a new sweep, every chunk pending (``hashes``: experiment, params, design, data)."""
@@ -353,22 +322,13 @@ def new_manifest(exp: Experiment, path: Path, hashes: dict[str, str], chunk_size
         chunks=chunks)
 
 
-def read_manifest(out: str | Path) -> dict[str, Any]:
-    """The manifest of a result folder."""
-    path = Path(out) / MANIFEST
-    try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ResumeError(f"The manifest {str(path)!r} cannot be read: {exc}.") from None
-
-
 def _existing_manifest(out: Path, resume: bool) -> dict[str, Any] | None:
     """The manifest to resume from, or None for a fresh sweep; refuses to mix sweeps."""
-    has_manifest = (out / MANIFEST).is_file()
-    non_empty = out.is_dir() and not _only_leftovers(out)
+    has_manifest = store.has_manifest(out)
+    non_empty = out.is_dir() and not store.only_leftovers(out)
     if resume:
         if has_manifest:
-            return read_manifest(out)
+            return store.read_manifest(out)
         if non_empty:
             raise ResumeError(f"The '--out' folder {str(out)!r} holds no sweep to resume (no {MANIFEST}) "
                               f"and is not empty; choose another --out.")
@@ -379,60 +339,6 @@ def _existing_manifest(out: Path, resume: bool) -> dict[str, Any] | None:
     if non_empty:
         raise ResumeError(f"The '--out' folder {str(out)!r} is not empty; choose another --out.")
     return None
-
-
-def _only_leftovers(out: Path) -> bool:
-    """True if ``out`` holds nothing but what a sweep killed before its first manifest can leave:
-    the lock file, temporary files, and ``runs/`` / ``agents/`` folders holding only temporaries."""
-    for p in out.iterdir():
-        if p.name == LOCK or (p.name.endswith(TMP_SUFFIX) and p.is_file()):
-            continue
-        if p.name in ("runs", "agents") and p.is_dir() and not p.is_symlink():
-            if all(q.name.endswith(TMP_SUFFIX) and q.is_file() for q in p.iterdir()):
-                continue
-        return False
-    return True
-
-
-def _remove_if_empty(out: Path) -> None:
-    """Remove a folder this sweep created if it still holds only leftovers (a sweep that failed early)."""
-    if (out / MANIFEST).exists() or not out.is_dir() or not _only_leftovers(out):
-        return
-    for p in out.iterdir():
-        if p.is_dir():
-            for q in p.iterdir():
-                q.unlink(missing_ok=True)
-            p.rmdir()
-        else:
-            p.unlink(missing_ok=True)
-    out.rmdir()
-
-
-def _write_manifest(manifest: dict[str, Any], out: Path) -> None:
-    tmp = out / f"{MANIFEST}.{os.getpid()}{TMP_SUFFIX}"
-    write_json(manifest, tmp)
-    os.replace(tmp, out / MANIFEST)
-
-
-def _write_chunk(result: ChunkResult, out: Path) -> None:
-    """Write a chunk's files under temporary names, then rename them into place."""
-    name = f"chunk-{chunk_key(result.index)}.parquet"
-    for sub, data in (("runs", result.runs), ("agents", result.agents)):
-        if data is None:
-            continue
-        tmp = out / sub / f".{name}.{os.getpid()}{TMP_SUFFIX}"
-        if isinstance(data, bytes):
-            tmp.write_bytes(data)
-        else:
-            _parquet(data, tmp)
-        os.replace(tmp, out / sub / name)
-
-
-def _remove_temporaries(folder: Path, prefix: str) -> None:
-    """Remove files a killed sweep left half-written (never read: chunks are renamed into place)."""
-    for p in folder.glob(f"{prefix}*{TMP_SUFFIX}"):
-        if p.is_file():
-            p.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
@@ -503,41 +409,4 @@ def _progress(total: int, initial: int, enabled: bool, label: str):
                 smoothing=0.1)
 
 
-def done_chunk_files(out: str | Path, sub: str, manifest: dict[str, Any] | None = None) -> list[Path]:
-    """Files of the chunks marked done in the manifest, in run order: ``out/<sub>/chunk-NNNNN.parquet``.
-
-    ``sub`` is "runs" or "agents". A chunk file not marked done (a sweep killed between renaming it
-    into place and marking it) is never listed: the sweep recomputes it on resume. A manifest
-    without a (valid) ``chunks`` table lists nothing.
-    """
-    manifest = read_manifest(out) if manifest is None else manifest
-    chunks = manifest.get("chunks") if isinstance(manifest, dict) else None
-    if not isinstance(chunks, dict):
-        return []
-    keys = sorted((k for k, c in chunks.items() if isinstance(c, dict) and c.get("done") is True
-                   and str(k).isdigit()), key=int)
-    return [Path(out) / sub / f"chunk-{k}.parquet" for k in keys]
-
-
-def read_runs(out: str | Path) -> Any:
-    """The runs table of a result folder (done chunks only), ordered by run id."""
-    import pandas as pd
-
-    files = done_chunk_files(out, "runs")
-    if not files:
-        return pd.DataFrame()
-    return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
-
-
-def read_agents(out: str | Path) -> Any:
-    """The agents table of a result folder (done chunks only), ordered by run, year, country."""
-    import pandas as pd
-
-    files = done_chunk_files(out, "agents")
-    if not files or not files[0].exists():
-        return pd.DataFrame()
-    return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
-
-
-__all__ = ["run_sweep", "run_chunk", "read_manifest", "read_runs", "read_agents", "done_chunk_files", "OutputError",
-           "ResumeError", "MANIFEST", "LOCK"]
+__all__ = ["run_sweep", "run_chunk", "run_in_memory", "default_out"]

@@ -9,7 +9,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from model.analysis.backtest import LABELS, VARIABLES, Backtest, Rolling
-from model.charts.run import COLORS
+from model.charts.style import COUNTRY_COLORS as COLORS
+from model.charts.style import OKABE_ITO
 from model.sim.params import NAMES
 
 STYLES = {"last": ("--", "0.45"), "trend": (":", "0.2"), "rw_drift": ("-.", "0.55"), "last_burden_gdp": ("--", "0.7")}
@@ -68,11 +69,12 @@ def plot_rolling(result: Rolling) -> Figure:
         lose = d["geo_ratio"].to_numpy() > 1
         ax.errorbar(x, d["geo_ratio"], yerr=[d["geo_ratio"] - d["lo"], d["hi"] - d["geo_ratio"]], fmt="none",
                     ecolor="0.6", capsize=3, lw=1)
-        ax.scatter(x[~lose], d["geo_ratio"].to_numpy()[~lose], color="#0072B2", zorder=3, label="model better")
-        ax.scatter(x[lose], d["geo_ratio"].to_numpy()[lose], color="#D55E00", marker="s", zorder=3,
+        ax.scatter(x[~lose], d["geo_ratio"].to_numpy()[~lose], color=OKABE_ITO["blue"], zorder=3,
+                   label="model better")
+        ax.scatter(x[lose], d["geo_ratio"].to_numpy()[lose], color=OKABE_ITO["vermillion"], marker="s", zorder=3,
                    label="last value better")
         ax.axhline(1.0, color="black", lw=1)
-        ax.axhspan(allrow["lo"], allrow["hi"], color="#0072B2", alpha=0.12,
+        ax.axhspan(allrow["lo"], allrow["hi"], color=OKABE_ITO["blue"], alpha=0.12,
                    label=f"all origins: {allrow['geo_ratio']:.2f} [{allrow['lo']:.2f}, {allrow['hi']:.2f}]")
         ax.set_yscale("log")
         ax.set_title(f"{var} ({'pp of GDP' if var == 'burden' else 'US$ bn'})", fontsize=11)

@@ -10,6 +10,7 @@ from matplotlib.colors import BoundaryNorm
 from matplotlib.figure import Figure
 
 from model.analysis.discover import Discovery
+from model.charts.style import OKABE_ITO
 
 
 def plot_trajectory(d: Discovery) -> Figure:
@@ -23,7 +24,7 @@ def plot_trajectory(d: Discovery) -> Figure:
     norm = BoundaryNorm(levels, len(levels) - 1)
     sc = ax.scatter(t["coverage"], t["density"], c=dims, cmap="viridis", norm=norm, s=22, zorder=3)
     ax.plot(t["coverage"], t["density"], color="0.7", lw=0.8, zorder=2)
-    ax.scatter([d.coverage], [d.density], s=160, facecolors="none", edgecolors="#D55E00", lw=2, zorder=4,
+    ax.scatter([d.coverage], [d.density], s=160, facecolors="none", edgecolors=OKABE_ITO["vermillion"], lw=2, zorder=4,
                label=f"reported box {d.chosen}: coverage {d.coverage:.2f}, density {d.density:.2f}")
     ax.axhline(d.n_cases / d.n_runs, color="0.4", ls=":", lw=1, label=f"share in all runs ({d.n_cases / d.n_runs:.2f})")
     cb = fig.colorbar(sc, ax=ax, ticks=np.arange(dims.max() + 1))
@@ -55,7 +56,7 @@ def plot_box(d: Discovery) -> Figure:
             continue
         span = (r["max"] - r["min"]) or 1.0
         lo, hi = (r["low"] - r["min"]) / span, (r["high"] - r["min"]) / span
-        ax.plot([max(lo, 0), min(hi, 1)], [y, y], color="#0072B2", lw=8, solid_capstyle="butt")
+        ax.plot([max(lo, 0), min(hi, 1)], [y, y], color=OKABE_ITO["blue"], lw=8, solid_capstyle="butt")
         ax.text(-0.02, y, f"{r['min']:.3g}", ha="right", va="center", fontsize=8, color="0.4")
         ax.text(1.02, y, f"{r['max']:.3g}", ha="left", va="center", fontsize=8, color="0.4")
         ax.text((max(lo, 0) + min(hi, 1)) / 2, y + 0.32, f"[{r['low']:.3g}, {r['high']:.3g}]", ha="center",
@@ -77,7 +78,7 @@ def plot_scores(d: Discovery) -> Figure:
     s = d.scores
     fig = Figure(figsize=(7, 1.4 + 0.4 * len(s)), layout="constrained")
     ax = fig.subplots()
-    ax.barh(np.arange(len(s))[::-1], s.to_numpy(), color="#0072B2")
+    ax.barh(np.arange(len(s))[::-1], s.to_numpy(), color=OKABE_ITO["blue"])
     ax.set_yticks(np.arange(len(s))[::-1], list(s.index))
     ax.set_xlabel("Feature score (extra trees, share of explained variation; sums to 1)")
     ax.grid(alpha=0.3, axis="x")

@@ -8,20 +8,12 @@ from __future__ import annotations
 
 import textwrap
 
-import matplotlib
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")  # files only; the browser view has its own renderer
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from model.sim.params import BLOC, COUNTRIES, NAMES  # noqa: E402
-
-COLORS = {"USA": "#1f4e9c", "JPN": "#c8102e", "KOR": "#4f9fd8", "PHL": "#f2a900",
-          "CHN": "#8b0000", "PRK": "#555555", "RUS": "#2e8b57"}
-"""One colour per country, used by every figure (blues/yellow: US alliance; reds/grey/green: rivals)."""
-REFERENCE_LINES = {0.02: "2% (current expectation)", 0.035: "3.5% (US ask)", 0.05: "5% (NATO 2035)"}
+from model.charts.style import COUNTRY_COLORS, REFERENCE_LINES
+from model.sim.params import BLOC, COUNTRIES, NAMES
 
 
 def _title(ax, heading: str, title: str, note: str = "") -> None:
@@ -37,7 +29,7 @@ def _lines(table: pd.DataFrame, var: str, scale: float, ax) -> None:
     for iso in [c for c in COUNTRIES if c in set(table["country"])]:
         rows = table[table["country"] == iso]
         style = "-" if BLOC[iso] == "US alliance" else "--"
-        ax.plot(rows["year"], rows[var] * scale, style, color=COLORS[iso], label=f"{NAMES[iso]} ({iso})",
+        ax.plot(rows["year"], rows[var] * scale, style, color=COUNTRY_COLORS[iso], label=f"{NAMES[iso]} ({iso})",
                 lw=1.8)
 
 

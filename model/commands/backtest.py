@@ -6,6 +6,9 @@ import argparse
 from pathlib import Path
 
 ORDER = 90
+ORIGINS = tuple(range(2005, 2017))
+""":data:`model.analysis.backtest.ORIGINS`, repeated so that ``--help`` needs no numpy (tests/test_layers.py
+checks that the two agree)."""
 
 HELP = """\
 Estimate the decision rule on the years up to an origin (see 'armsrace calibrate'), run the
@@ -32,8 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--train-until", type=int, metavar="YEAR",
                       help="the origin: last training year; the forecast starts from its observed state")
-    what.add_argument("--rolling", nargs="?", const="2005-2016", metavar="FIRST-LAST",
-                      help="every origin from FIRST to LAST (default 2005-2016)")
+    what.add_argument("--rolling", nargs="?", const=f"{ORIGINS[0]}-{ORIGINS[-1]}", metavar="FIRST-LAST",
+                      help=f"every origin from FIRST to LAST (default {ORIGINS[0]}-{ORIGINS[-1]})")
     p.add_argument("--test-until", type=int, default=2024, metavar="YEAR",
                    help="last test year (default: %(default)s, the last SIPRI year)")
     p.add_argument("--train-start", type=int, default=1993, metavar="YEAR",
@@ -48,8 +51,9 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     from model.analysis import backtest as bt
-    from model.batch.store import metadata, staged_output, write_json
+    from model.batch.store import metadata, staged_output, write_csv, write_json
     from model.charts.backtest import plot_backtest, plot_rolling
+    from model.charts.style import save_figure
     from model.commands.calibrate import parse_years
     from model.sim.params import check_seed
 
@@ -61,10 +65,10 @@ def run(args: argparse.Namespace) -> int:
         with staged_output(out) as stage:
             result = bt.rolling(tuple(range(first, last + 1)), args.test_until, args.train_start, seed=seed,
                                 progress=True)
-            result.table.to_csv(stage / "backtest.csv", index=False)
-            result.summary.to_csv(stage / "summary.csv", index=False)
-            result.results[-1].calibration.coefficient_table().to_csv(stage / "coefficients.csv", index=False)
-            plot_rolling(result).savefig(stage / "backtest_rolling.png", dpi=120)
+            write_csv(result.table, stage / "backtest.csv")
+            write_csv(result.summary, stage / "summary.csv")
+            write_csv(result.results[-1].calibration.coefficient_table(), stage / "coefficients.csv")
+            save_figure(plot_rolling(result), stage, "backtest_rolling", ("png",), dpi=120)
             write_json(metadata(origins=[first, last], test_until=args.test_until, train_start=args.train_start,
                                 seed=seed), stage / "metadata.json")
         print(f"Rolling backtest of the scenario model, origins {first}-{last}, scored to {args.test_until}; "
@@ -74,11 +78,11 @@ def run(args: argparse.Namespace) -> int:
         out = args.out or Path("results") / f"backtest-{args.train_until}"
         with staged_output(out) as stage:
             result = bt.backtest(args.train_until, args.test_until, args.train_start)
-            result.table.to_csv(stage / "backtest.csv", index=False)
-            result.forecasts.to_csv(stage / "forecasts.csv", index=False)
-            result.calibration.coefficient_table().to_csv(stage / "coefficients.csv", index=False)
+            write_csv(result.table, stage / "backtest.csv")
+            write_csv(result.forecasts, stage / "forecasts.csv")
+            write_csv(result.calibration.coefficient_table(), stage / "coefficients.csv")
             for var in ("burden", "spending"):
-                plot_backtest(result, var).savefig(stage / f"backtest_{var}.png", dpi=120)
+                save_figure(plot_backtest(result, var), stage, f"backtest_{var}", ("png",), dpi=120)
             write_json(metadata(train=list(result.train), test=list(result.test), parameters=result.params.values),
                        stage / "metadata.json")
         print(f"Backtest from {result.origin}: estimated {result.train[0]}-{result.train[1]}, scored "

@@ -6,6 +6,9 @@ import argparse
 from pathlib import Path
 
 ORDER = 80
+DEFAULT_SAMPLE = (1993, 2024)
+"""The default estimation sample: :data:`model.analysis.calibrate.DEFAULT_SAMPLE`, repeated so that ``--help``
+needs no numpy (tests/test_layers.py checks that the two agree)."""
 
 HELP = """\
 Estimate the decision rule from the SIPRI panel of the six countries with a series (North Korea
@@ -45,7 +48,8 @@ def parse_years(text: str, option: str) -> tuple[int, int]:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("calibrate", help="estimate the decision rule on the SIPRI panel (with its covariance)",
                        description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--sample", "--train", dest="sample", default="1993-2024", metavar="FIRST-LAST",
+    p.add_argument("--sample", "--train", dest="sample", default=f"{DEFAULT_SAMPLE[0]}-{DEFAULT_SAMPLE[1]}",
+                   metavar="FIRST-LAST",
                    help="years of the dependent variable, inclusive (default: %(default)s)")
     p.add_argument("--out", type=Path, default=Path("results") / "calibration", metavar="DIR",
                    help="output folder (default: %(default)s)")
@@ -58,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     from model.analysis.calibrate import calibrate
-    from model.batch.store import atomic_write_text, metadata, staged_output, write_json
+    from model.batch.store import atomic_write, metadata, staged_output, write_csv, write_json, write_text
     from model.sim.params import ESTIMATES_FILE
 
     sample = parse_years(args.sample, "--sample")
@@ -66,14 +70,14 @@ def run(args: argparse.Namespace) -> int:
     cal = calibrate(sample)
     command = f"armsrace calibrate --sample {sample[0]}-{sample[1]}"
     with staged_output(args.out) as stage:
-        (stage / "estimates.toml").write_text(cal.to_toml(command))
+        write_text(cal.to_toml(command), stage / "estimates.toml")
         table = cal.coefficient_table()
-        table.to_csv(stage / "coefficients.csv", index=False)
-        cal.estimate.cov.to_csv(stage / "covariance.csv")
-        cal.data.reset_index().to_csv(stage / "regression.csv", index=False)
+        write_csv(table, stage / "coefficients.csv")
+        write_csv(cal.estimate.cov, stage / "covariance.csv", index=True)
+        write_csv(cal.data.reset_index(), stage / "regression.csv")
         write_json(metadata(sample=list(sample), countries=list(cal.countries)), stage / "metadata.json")
     if args.install:
-        atomic_write_text(ESTIMATES_FILE, cal.to_toml(command + " --install"))
+        atomic_write(ESTIMATES_FILE, cal.to_toml(command + " --install"))
     e = cal.estimate
     print(f"Estimated {sample[0]}-{sample[1]} ({e.nobs} country-years, {len(cal.countries)} countries; "
           f"North Korea has no series) in {time.perf_counter() - t0:.1f} s. Within R2 {e.r2_within:.2f}, "

@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from model.analysis.compare import compare, default_out
+    from model.charts.compare import compare, default_out
 
     out = args.out or default_out(args.dirs)
     result = compare(args.dirs, out, formats=args.format)

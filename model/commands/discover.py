@@ -45,9 +45,9 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     from model.analysis.discover import discover
-    from model.batch.store import staged_output, write_json
+    from model.batch.store import load_results, staged_output, write_csv, write_json
     from model.charts.discover import plot_box, plot_scores, plot_trajectory
-    from model.charts.sweep import load_results
+    from model.charts.style import save_figure
     from model.sim.params import check_seed
 
     t0 = time.perf_counter()
@@ -56,15 +56,15 @@ def run(args: argparse.Namespace) -> int:
     d = discover(res.runs, res.varied, args.outcome, args.threshold, seed)
     out = args.out or args.dir / f"discover-{slug(args.outcome)}"
     with staged_output(out) as stage:
-        d.trajectory.to_csv(stage / "trajectory.csv", index_label="step")
-        d.limits.to_csv(stage / "box.csv")
-        d.scores.to_csv(stage / "scores.csv")
+        write_csv(d.trajectory.rename_axis("step"), stage / "trajectory.csv", index=True)
+        write_csv(d.limits, stage / "box.csv", index=True)
+        write_csv(d.scores.to_frame(), stage / "scores.csv", index=True)
         write_json({"result_dir": str(args.dir), "outcome": d.outcome, "n_runs": d.n_runs, "n_cases": d.n_cases,
                     "threshold": args.threshold, "box": d.chosen, "coverage": d.coverage, "density": d.density,
                     "limits": d.limits.reset_index().to_dict(orient="records"),
                     "scores": d.scores.to_dict(), "seed": seed}, stage / "discover.json")
         for stem, plot in (("trajectory", plot_trajectory), ("box", plot_box), ("scores", plot_scores)):
-            plot(d).savefig(stage / f"{stem}.png", dpi=120)
+            save_figure(plot(d), stage, stem, ("png",), dpi=120)
     print(d.describe())
     print(f"{time.perf_counter() - t0:.1f} s; wrote {out}/")
     return 0

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from model.sim.params import specs
-
 ORDER = 30
 
 
@@ -18,6 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from model.sim.params import specs
+
     for name, spec in specs().items():
         if args.pattern in name:
             default = "data" if spec.default is None else spec.default

@@ -5,16 +5,19 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from model.report import FIG_DIR, QUICK, Settings, write_report
+from model.errors import UsageError
 
 ORDER = 100
+FIG_DIR = "report"
+""":data:`model.report.FIG_DIR`, repeated so that ``--help`` needs no numpy (tests/test_layers.py checks it)."""
 
 HELP = f"""\
 Write REPORT.md in --out with its figures and tables in --out/{FIG_DIR}/: the six article scenarios
 side by side, which of the article's claims the model reproduces (each a computed comparison with
 its numbers), the calibration (1995-2014) and the out-of-sample backtest against naive forecasts,
-the Sobol sensitivity analysis, and the assumptions and data limits. About half a minute;
---quick uses small samples (seconds) and says so in the report."""
+the Sobol sensitivity analysis of the declared experiment experiments/sensitivity.toml (the same
+indices as 'armsrace sweep' and 'armsrace plot' of that file give), and the assumptions and data
+limits. About ten seconds; --quick uses small samples (a few seconds) and says so in the report."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,15 +26,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=Path("results"), metavar="DIR",
                    help="folder for REPORT.md and %(metavar)s/report/ (default: results/)")
     p.add_argument("--quick", action="store_true",
-                   help="small samples (Sobol N=8, 2 replicates, one calibration start): seconds, for tests")
-    p.add_argument("--seed", type=int, default=0, help="root seed of the sensitivity analysis (default: 0)")
+                   help="small samples (Sobol N=8 instead of the experiment's, one calibration start): seconds, "
+                        "for tests")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the bootstrap intervals of the Sobol indices (default: 0; the design and run "
+                        "seeds are the experiment's)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from model.errors import UsageError
+    from model.report import QUICK, Settings, write_report
 
     if args.seed < 0:
         raise UsageError(f"The '--seed' option must be a non-negative integer. Got {args.seed!r} instead.")

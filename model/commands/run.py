@@ -6,14 +6,7 @@ import argparse
 import tomllib
 from pathlib import Path
 
-import matplotlib.pyplot as plt
-import pandas as pd
-
-from model.batch.store import metadata, staged_output, write_json, write_table
-from model.charts.run import RUN_FIGURES
 from model.errors import ParameterError
-from model.sim.model import ArmsRaceModel
-from model.sim.scenarios import load_scenario
 
 ORDER = 10
 
@@ -73,6 +66,14 @@ def parse_set(items: list[str]) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from model.batch.store import metadata, staged_output, write_csv, write_json, write_table
+    from model.charts.run import RUN_FIGURES
+    from model.charts.style import save_figure
+    from model.sim.model import ArmsRaceModel
+    from model.sim.scenarios import load_scenario
+
     scenario = load_scenario(args.scenario)
     overrides = parse_set(args.set)
     if args.until is not None:
@@ -85,14 +86,12 @@ def run(args: argparse.Namespace) -> int:
         summary = {"scenario": scenario.name, "seed": args.seed, **model.summary()}
         write_table(table, stage, "agents")
         write_json(summary, stage / "summary.json")
-        pd.DataFrame([summary]).to_csv(stage / "summary.csv", index=False)
+        write_csv(pd.DataFrame([summary]), stage / "summary.csv")
         write_json(metadata(scenario=scenario.name, scenario_file=str(scenario.path), seed=args.seed,
                             parameters=params.values, overrides=overrides), stage / "metadata.json")
         title = f"Scenario '{scenario.name}' (seed {args.seed}): {scenario.description}"
         for stem, plot in RUN_FIGURES.items():
-            fig = plot(table, title)
-            fig.savefig(stage / f"{stem}.png", dpi=120)
-            plt.close(fig)
+            save_figure(plot(table, title), stage, stem, ("png",), dpi=120)
     print(f"{scenario.name}: {summary['escalation']}, regional spending "
           f"{summary['regional_spending_growth']:+.1%} {params['start_year']}-{params['until']}, "
           f"security-dilemma index {summary['security_dilemma_index']:.2f}; wrote {out}/")

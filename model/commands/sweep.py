@@ -45,7 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from model.batch.sweep import read_manifest, read_runs, run_sweep
+    from model.batch.store import read_manifest, read_runs
+    from model.batch.sweep import run_sweep
 
     out = run_sweep(args.file, out=args.out, workers=args.workers, scheduler=args.scheduler,
                     resume=args.resume, engine=args.engine, chunk_size=args.chunk_size,

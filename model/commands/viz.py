@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from model.viz.offline_assets import OFFLINE_ENV, SOLARA_RUN_FLAGS
+from model.errors import UsageError
 
 ORDER = 70
 RESULTS_ENV = "ARMSRACE_RESULTS_DIR"
@@ -48,12 +48,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def server_command(host: str, port: int) -> list[str]:
     """The ``solara run`` command line (production mode: no reloader, no version or usage checks)."""
+    from model.viz.offline_assets import SOLARA_RUN_FLAGS
+
     return [sys.executable, "-m", "solara", "run", APP_MODULE, "--host", host, "--port", str(port),
             "--production", "--no-open", *SOLARA_RUN_FLAGS]
 
 
 def server_env(results: Path | None) -> dict[str, str]:
     """This process's environment plus the offline settings and the absolute results folder."""
+    from model.viz.offline_assets import OFFLINE_ENV
+
     env = {**os.environ, **OFFLINE_ENV}
     root = results if results is not None else Path(os.environ.get(RESULTS_ENV) or "results")
     env[RESULTS_ENV] = str(root.resolve())
@@ -77,8 +81,6 @@ def assets_ready() -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    from model.errors import UsageError
-
     if not 0 <= args.port <= 65535:
         raise UsageError(f"The '--port' option must be an integer in [0, 65535]. Got {args.port} instead.")
     if args.results is not None and not args.results.is_dir():

@@ -26,6 +26,7 @@ import solara
 from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
 
+from model.charts.style import ESCALATION_COLORS
 from model.sim.params import NAMES
 from model.viz.charts import CHARTS
 from model.viz.controls import DEFAULT_SCENARIO, PageModel, ScenarioModel, describe_run, model_params, scenario_choices
@@ -33,7 +34,6 @@ from model.viz.pages_results import ResultsPage
 
 APP_TITLE = "East Asian military spending — agent-based model"
 TABS = (("Simulation", "/"), ("Results", "/results"))
-ESCALATION_COLORS = {"stable": "#2e7d32", "buildup": "#ef6c00", "spiral": "#c62828"}
 CHART_ROWS = (("network", "burden"), ("threat", "pressure"))
 CSS = """
 .armsrace-tile { height: 100%; }

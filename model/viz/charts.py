@@ -11,7 +11,8 @@ when data leaves it.
 
 The charts read the model only through its DataCollector reporters (``model.paths()`` and the
 ``us_demand`` model reporter, see :mod:`model.sim.model`), its agents' current values, the relation
-graph of its Network space (``model.space.G``) and :data:`model.charts.run.COLORS`.
+graph of its Network space (``model.space.G``); colours come from the package palette
+(:mod:`model.charts.style`), so the page and the written charts agree.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 from PIL import Image
 
-from model.charts.run import COLORS, REFERENCE_LINES
+from model.charts.style import BLOC_COLORS, COUNTRY_COLORS, REFERENCE_LINES, RIVALRY_COLOR
 from model.sim.params import ALLIES, BLOC, NAMES
 
 if TYPE_CHECKING:
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
 SIZE = (5.8, 3.6)
 """Figure size in inches; at DPI this is the PNG's size in pixels before the page scales it."""
 DPI = 100
-BLOC_COLORS = {"US alliance": "#1f4e9c", "rival": "#8b0000"}
 POSITIONS = {"CHN": (0.15, 0.50), "RUS": (0.42, 0.86), "PRK": (0.42, 0.58), "KOR": (0.56, 0.40),
              "JPN": (0.76, 0.60), "PHL": (0.36, 0.13), "USA": (0.90, 0.20)}
 """Fixed schematic node positions (roughly the map: China west, Russia north, the US east across the
@@ -130,7 +130,7 @@ class TimeSeriesChart(LiveChart):
         self.lines = {}
         for iso in self.countries:
             style = "-" if BLOC[iso] == "US alliance" else "--"
-            self.lines[iso], = ax.plot([], [], style, color=COLORS[iso], lw=1.9, animated=True,
+            self.lines[iso], = ax.plot([], [], style, color=COUNTRY_COLORS[iso], lw=1.9, animated=True,
                                        marker="o", ms=3.5, markevery=[-1], label=f"{NAMES[iso]}")
         ax.legend(handles=list(self.lines.values()), loc="upper left", bbox_to_anchor=(1.01, 1.0),
                   fontsize=8, title=legend_title, title_fontsize=7.5,
@@ -221,10 +221,10 @@ class NetworkChart(LiveChart):
             elif kind == "partnership":
                 ax.plot([xa, xb], [ya, yb], "-", color=BLOC_COLORS["rival"], lw=2.2, alpha=0.55)
             else:
-                ax.plot([xa, xb], [ya, yb], "--", color="#d9534f", lw=0.6 + 3.4 * kind, alpha=0.55)
+                ax.plot([xa, xb], [ya, yb], "--", color=RIVALRY_COLOR, lw=0.6 + 3.4 * kind, alpha=0.55)
         handles = [Line2D([], [], color=BLOC_COLORS["US alliance"], lw=2.6, label="alliance"),
                    Line2D([], [], color=BLOC_COLORS["rival"], lw=2.2, alpha=0.55, label="partnership"),
-                   Line2D([], [], color="#d9534f", ls="--", lw=2, alpha=0.7,
+                   Line2D([], [], color=RIVALRY_COLOR, ls="--", lw=2, alpha=0.7,
                           label="rivalry (width: hostility)"),
                    Line2D([], [], marker="o", ls="", mfc="white", mec=BLOC_COLORS["US alliance"], mew=2.5,
                           ms=9, label="US alliance member"),
@@ -238,7 +238,7 @@ class NetworkChart(LiveChart):
                       " labels: spending · % of GDP", fontsize=8, color="0.3", va="top")
         xy = np.array([POSITIONS[iso] for iso in self.countries])
         self.nodes = ax.scatter(xy[:, 0], xy[:, 1], s=np.zeros(len(xy)),
-                                c=[COLORS[iso] for iso in self.countries],
+                                c=[COUNTRY_COLORS[iso] for iso in self.countries],
                                 edgecolors=[BLOC_COLORS[BLOC[iso]] for iso in self.countries],
                                 linewidths=2.5, zorder=3, animated=True)
         self.labels = {iso: ax.text(*POSITIONS[iso], "", ha="center", va="top", fontsize=8, zorder=4,

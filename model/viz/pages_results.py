@@ -10,11 +10,13 @@ per folder, so the same chart can be compared across folders.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import solara
+
+from model.batch import store
+from model.errors import ParameterError
 
 RESULTS_ENV = "ARMSRACE_RESULTS_DIR"
 MAX_COLUMNS = 4
@@ -27,14 +29,12 @@ def results_root() -> Path:
 
 def result_folders(root: Path) -> list[Path]:
     """Subfolders of ``root`` holding a ``manifest.json``, by name."""
-    if not root.is_dir():
-        return []
-    return sorted(p for p in root.iterdir() if (p / "manifest.json").is_file())
+    return store.result_folders(root)
 
 
 def chart_files(folder: Path) -> list[Path]:
     """The PNG charts in ``folder/plots``, by name."""
-    return sorted((folder / "plots").glob("*.png"))
+    return store.list_files(folder / "plots", "*.png")
 
 
 def ensure_charts(folder: Path) -> list[Path]:
@@ -60,8 +60,8 @@ def ensure_charts(folder: Path) -> list[Path]:
 def describe(folder: Path) -> str:
     """One line from ``manifest.json``: description, design, number of runs, creation time."""
     try:
-        manifest = json.loads((folder / "manifest.json").read_text())
-    except (OSError, ValueError):
+        manifest = store.read_manifest(folder)
+    except ParameterError:
         return "manifest.json unreadable"
     if not isinstance(manifest, dict):
         return ""
@@ -78,9 +78,9 @@ def describe(folder: Path) -> str:
 def descriptions(folder: Path) -> dict[str, str]:
     """Chart stem -> one-line description, from ``plots/plots.json`` when it exists."""
     try:
-        index = json.loads((folder / "plots" / "plots.json").read_text())
+        index = store.read_json(folder / "plots" / "plots.json")
         return {e["stem"]: str(e.get("description", "")) for e in index.get("plots", [])}
-    except (OSError, ValueError, AttributeError, KeyError, TypeError):
+    except (ParameterError, AttributeError, KeyError, TypeError):
         return {}
 
 

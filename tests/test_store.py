@@ -1,0 +1,210 @@
+"""The result-folder owner (model/batch/store.py): atomic writes, reading sweep folders, and that no
+other module touches the files of a result folder."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from fixtures_results import interrupt, write_grid, write_result
+from helpers import REPO
+
+from model.batch import store
+from model.batch.experiments import load_experiment
+from model.batch.store import load_results, read_agents, read_runs
+from model.batch.sweep import run_in_memory, run_sweep
+from model.errors import OutputError, ParameterError
+from model.sim.params import COUNTRIES
+
+
+@pytest.fixture(scope="module")
+def grid(tmp_path_factory) -> Path:
+    return write_grid(tmp_path_factory.mktemp("results") / "grid")
+
+
+# --- writing ---------------------------------------------------------------------------------------
+
+def test_atomic_write_replaces_the_whole_file_or_nothing(tmp_path):
+    path = tmp_path / "sub" / "file.toml"
+    store.atomic_write(path, "first\n")
+    store.atomic_write(path, b"second\n")
+    assert path.read_text() == "second\n"
+
+    def half(tmp: Path) -> None:
+        tmp.write_text("half")
+        raise RuntimeError("killed while writing")
+
+    with pytest.raises(RuntimeError):
+        store.atomic_write(path, half)
+    assert path.read_text() == "second\n"  # the old file, whole
+    assert sorted(p.name for p in path.parent.iterdir()) == ["file.toml"]  # no temporary left
+
+
+def test_read_json_names_the_file_in_one_line(tmp_path):
+    bad = tmp_path / "plots.json"
+    bad.write_text("{not json")
+    with pytest.raises(OutputError, match="plots.json") as err:
+        store.read_json(bad)
+    assert "\n" not in str(err.value)
+
+
+def test_staged_output_leaves_the_folder_untouched_on_failure(tmp_path):
+    out = tmp_path / "out"
+    with store.staged_output(out) as stage:
+        store.write_text("kept", stage / "a.txt")
+    with pytest.raises(RuntimeError), store.staged_output(out) as stage:
+        store.write_text("new", stage / "a.txt")
+        raise RuntimeError("failed half-way")
+    assert (out / "a.txt").read_text() == "kept"
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no staging folder left
+
+
+# --- reading ---------------------------------------------------------------------------------------
+
+def test_load_results_reads_manifest_runs_and_agents_lazily(grid, monkeypatch):
+    read = []
+    original = pd.read_parquet
+    monkeypatch.setattr(pd, "read_parquet", lambda path, **kw: (read.append(Path(path)), original(path, **kw))[1])
+    res = load_results(grid)
+    assert res.kind == "grid" and res.varied == ["us_demand", "alliance_credibility", "threat_scale"]
+    assert res.replicates == 3 and res.n_points == 48 and len(res.runs) == 144
+    assert res.runs["run"].tolist() == list(range(144))  # concatenated chunks, in run order
+    assert "stability_radius" in res.outcomes and "us_demand" not in res.outcomes
+    assert read and all(p.parent.name == "runs" for p in read)  # no agent table read yet
+    agents = res.read_agents()
+    assert len(agents) == 144 * 17 * 7
+    assert set(agents["country"]) == set(COUNTRIES)
+    assert not hasattr(res, "agents")  # one way to read agents: read_agents (columns, runs)
+    some = res.read_agents(["burden"], runs=[0, 5])
+    assert list(some.columns) == ["run", "burden"] and set(some["run"]) == {0, 5}
+
+
+def test_load_results_ignores_chunks_not_marked_done_like_the_sweep(tmp_path):
+    folder = interrupt(write_grid(tmp_path / "partial", chunk_size=50), ["00001"])
+    assert (folder / "runs" / "chunk-00001.parquet").is_file()  # a stray chunk: written, not marked done
+    res = load_results(folder)
+    expected = list(range(50)) + list(range(100, 144))
+    assert res.runs["run"].tolist() == expected and res.expected_runs == 144
+    assert res.incomplete_note == "Unfinished sweep: 94 of 144 runs."
+    pd.testing.assert_frame_equal(res.runs, read_runs(folder))  # plot and sweep read the same runs
+    agents = res.read_agents(["burden"])
+    assert sorted(agents["run"].unique()) == expected
+    pd.testing.assert_frame_equal(res.read_agents(), read_agents(folder))
+    # a chunk marked done whose file is gone: one line naming it
+    (folder / "runs" / "chunk-00002.parquet").unlink()
+    with pytest.raises(ParameterError, match="chunk-00002.parquet") as err:
+        load_results(folder)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("case", ["missing", "file", "no_manifest", "bad_manifest", "no_design", "no_runs"])
+def test_load_results_rejects_bad_folders_with_one_line_naming_the_folder(tmp_path, case):
+    folder = tmp_path / f"bad-{case}"
+    if case == "file":
+        folder.write_text("x")
+    elif case != "missing":
+        folder.mkdir()
+    if case == "bad_manifest":
+        (folder / "manifest.json").write_text("{not json")
+    if case == "no_design":
+        (folder / "manifest.json").write_text(json.dumps({"replicates": 1}))
+    if case == "no_runs":
+        (folder / "manifest.json").write_text(json.dumps({"design": {"kind": "grid", "varied": ["us_demand"]}}))
+        (folder / "runs").mkdir()
+    with pytest.raises(ParameterError) as err:
+        load_results(folder)
+    msg = str(err.value)
+    assert str(folder) in msg and "\n" not in msg
+
+
+def test_result_folders_are_the_subfolders_with_a_manifest(tmp_path, grid):
+    write_result(tmp_path / "b", "grid", pd.DataFrame({"us_demand": [0.02, 0.05]}), 1, agents=False)
+    (tmp_path / "a-not-a-sweep").mkdir()
+    (tmp_path / "c.txt").write_text("x")
+    assert [p.name for p in store.result_folders(tmp_path)] == ["b"]
+    assert store.result_folders(tmp_path / "nowhere") == []
+
+
+SMALL = """\
+[experiment]
+base = "baseline"
+until = 2030
+
+[fixed]
+threat_noise = 0.05
+
+[parameters]
+us_demand = { low = 0.02, high = 0.05 }
+alliance_credibility = { low = 0.4, high = 1.0 }
+
+[design]
+kind = "sobol"
+n = 4
+seed = 3
+
+[replicates]
+count = 2
+root_seed = 5
+
+[keep]
+variables = ["burden", "threat"]
+"""
+
+
+def test_sweep_in_memory_gives_the_tables_of_a_sweep_folder(tmp_path):
+    path = tmp_path / "small.toml"
+    path.write_text(SMALL)
+    runs, agents = run_in_memory(load_experiment(path), chunk_size=7)
+    out = run_sweep(path, out=tmp_path / "small", progress=False, chunk_size=10)
+    pd.testing.assert_frame_equal(runs, read_runs(out), check_exact=True)
+    pd.testing.assert_frame_equal(agents, read_agents(out), check_exact=True)
+
+
+# --- the one owner -----------------------------------------------------------------------------------
+
+FILE_CALLS = {"to_csv", "to_parquet", "read_parquet", "write_text", "write_bytes", "read_text", "read_bytes",
+              "savefig", "replace", "rename", "unlink", "rmtree", "mkdir", "glob", "iterdir"}
+"""Calls that read, write or list files (``replace``/``rename`` of ``os`` only: not ``str.replace`` or
+``DataFrame.rename``)."""
+ALLOWED = {
+    "model/batch/store.py": FILE_CALLS,                   # the owner of result folders
+    "model/batch/sweep.py": {"iterdir", "read_bytes"},    # data_hash reads the model's data files (model/data)
+    "model/charts/style.py": {"savefig"},                 # save_figure: a figure into a folder the store staged
+    "model/viz/offline_assets.py": FILE_CALLS,            # the browser view's front-end cache, not results
+}
+
+
+def _file_calls(path: Path) -> set[str]:
+    """Names of file calls in a module (``x.to_csv(...)``, ``os.replace(...)``; ``str.replace`` excluded)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in FILE_CALLS:
+            name = node.func.attr
+            owner = node.func.value
+            if name in ("replace", "rename") and not (isinstance(owner, ast.Name) and owner.id == "os"):
+                continue  # str.replace, Params.replace, dataclasses.replace, DataFrame.rename
+            found.add(name)
+    return found
+
+
+def test_no_module_but_the_store_reads_or_writes_result_files():
+    offenders = {}
+    for path in sorted((REPO / "model").rglob("*.py")):
+        rel = path.relative_to(REPO).as_posix()
+        if rel.startswith("model/sim/"):
+            continue  # the model reads its own data files only (model/data), never result folders
+        calls = _file_calls(path) - ALLOWED.get(rel, set())
+        if calls:
+            offenders[rel] = sorted(calls)
+    assert not offenders, f"file access outside model/batch/store.py: {offenders}"
+
+
+def test_the_guard_sees_file_calls(tmp_path):
+    probe = tmp_path / "probe.py"
+    probe.write_text("import os\nos.replace(a, b)\ndf.to_csv(p)\n'x'.replace('a', 'b')\n")
+    assert _file_calls(probe) == {"replace", "to_csv"}
+    assert os.path.basename(store.__file__) == "store.py"
