@@ -9,10 +9,6 @@ import pytest
 from helpers import REPO
 
 CITED = re.compile(r"\b(?:model|docs|tests|experiments|benchmarks)/[A-Za-z0-9_./*<>-]+\.(?:py|md|toml|csv)\b")
-PENDING = {"docs/MODEL.md": "the model description is being written with the model/sim rewrite of issue 8"}
-"""Cited files another branch adds; the citation is checked as soon as the file exists."""
-
-
 def cited_paths() -> dict[str, list[str]]:
     """Cited path -> files citing it, over the tracked source, documentation and experiment files."""
     files = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
@@ -31,8 +27,6 @@ CITATIONS = cited_paths()
 @pytest.mark.parametrize("path", sorted(CITATIONS))
 def test_cited_file_exists(path):
     pattern = re.sub(r"<[^>]+>|\bNAME\b", "*", path)
-    if path in PENDING and not (REPO / path).exists():
-        pytest.skip(f"{path}: {PENDING[path]}")
     found = list(REPO.glob(pattern)) if "*" in pattern else [REPO / path] if (REPO / path).exists() else []
     assert found, f"{path} is cited by {', '.join(CITATIONS[path])} but does not exist"
 

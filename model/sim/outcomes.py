@@ -15,7 +15,7 @@ held constant stands in for it.
 (with current-GDP weights, China's faster growth at a lower burden would lower it with no country
 changing anything). ``excess_t = r_t - r_cf_t`` (share of GDP); ``w = max(1, min(5, T // 2))``.
 
-**Escalation class** (MODEL.md: stable / buildup / spiral):
+**Escalation class** (docs/MODEL.md: stable / buildup / spiral):
 
 * **spiral** -- the region arms (``r_T > r_0``), the loop closes, and the excess keeps growing:
   ``excess_T - excess_{T-w}`` exceeds both :data:`SPIRAL_GROWTH` and the noise band (the spread of
