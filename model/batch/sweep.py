@@ -53,6 +53,7 @@ from model.batch.engine import ENGINES, agents_arrow, runs_columns, simulate
 from model.batch.experiments import Experiment, load_experiment, run_seeds
 from model.batch.store import MANIFEST, check_writable, chunk_key, file_hash, metadata
 from model.errors import ParameterError, ResumeError
+from model.sim.counterfactual import ensemble_band
 from model.sim.params import DATA_DIR, Params
 
 MAX_CHUNK = 1000
@@ -74,6 +75,8 @@ class ChunkTask:
         root_seed, seed_list: the experiment's seed scheme (seeds are derived in the worker).
         engine: "fast" or "mesa".
         variables: kept agent variables; paths: write the agents table.
+        band: noise band of the experiment's no-lever ensemble (computed once per sweep,
+            :func:`model.sim.counterfactual.ensemble_band`).
     """
 
     index: int
@@ -88,6 +91,7 @@ class ChunkTask:
     engine: str
     variables: tuple[str, ...]
     paths: bool
+    band: float
 
 
 @dataclass(frozen=True)
@@ -108,7 +112,7 @@ def chunk_tables(task: ChunkTask) -> ChunkResult:
     run = np.arange(task.start, task.stop, dtype=np.int64)
     seeds = run_seeds(run, task.replicate, task.root_seed, task.seed_list)
     varied = {k: np.asarray(v) for k, v in task.varied.items()}
-    p = simulate(task.base, varied, seeds, task.engine)
+    p = simulate(task.base, varied, seeds, task.engine, task.band)
     cols = runs_columns(p, run, seeds, varied)
     cols = {"run": cols.pop("run"), "design_point": task.design_point, "replicate": task.replicate, **cols}
     agents = agents_arrow(p, run, task.variables) if task.paths else None
@@ -125,13 +129,14 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
 def chunk_tasks(exp: Experiment, chunk_size: int, indices: Iterable[int], engine: str) -> Iterator[ChunkTask]:
     """Tasks for the given chunk numbers (lazily: the design is sliced as tasks are sent)."""
     points = exp.points
+    band = ensemble_band(exp.base)
     for index in indices:
         start = index * chunk_size
         stop = min(start + chunk_size, exp.n_runs)
         run, point, rep = exp.run_index(start, stop)
         varied = {c: points[c].to_numpy()[point] for c in points.columns}
         yield ChunkTask(index, start, stop, exp.base, varied, point, rep, exp.root_seed, exp.seed_list,
-                        engine, exp.variables, exp.keep_paths)
+                        engine, exp.variables, exp.keep_paths, band)
 
 
 def default_chunk_size(n_runs: int, workers: int | None) -> int:
