@@ -92,7 +92,7 @@ CLAIMS: tuple[Claim, ...] = (
           "built in", "the estimated free-riding coefficient is negative (its interval includes 0)",
           _diff("JPN", "burden")),
     Claim("Restraint: lower hostility and no pressure lower regional spending", "restraint",
-          "allies' + rivals' spending, relative (negative: lower)", "built in",
+          "regional spending, relative reduction", "built in",
           "lower hostility weights lower every threat; the start is the rest point",
           lambda s, b: 1 - (s[s.year == YEAR].groupby("run")["spending"].sum().sort_index().to_numpy()
                             / b[b.year == YEAR].groupby("run")["spending"].sum().sort_index().to_numpy()),
