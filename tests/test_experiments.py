@@ -146,6 +146,14 @@ def test_shipped_experiments_load_and_fit_their_budget():
     assert sens.n_points == sens.n * (2 * len(sens.varied) + 2) <= 5000
 
 
+def test_uncertainty_experiments_separate_draws_from_shocks():
+    draws = load_experiment(REPO / "experiments" / "uncertainty_coefficients.toml")
+    shocks = load_experiment(REPO / "experiments" / "uncertainty_shocks.toml")
+    assert draws.base["coefficient_draws"] and draws.base["budget_noise"] == draws.base["threat_noise"] == 0
+    assert not shocks.base["coefficient_draws"] and shocks.base["budget_noise"] > 0
+    assert draws.root_seed == shocks.root_seed and draws.n_runs == shocks.n_runs  # paired runs
+
+
 def test_base_scenario_by_relative_path_and_fixed(tmp_path):
     (tmp_path / "mine.toml").write_text('[scenario]\ndescription = "x"\n[parameters]\nus_demand = 0.04\n')
     exp = load_experiment(write(tmp_path, '[experiment]\nbase = "mine.toml"\n[fixed]\nthreat_noise = 0.1\n'
