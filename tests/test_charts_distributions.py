@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import matplotlib.pyplot as plt
 import numpy as np
-import pytest
 from fixtures_results import (
     assert_labelled,
-    standard_folders,
 )
 
 from model.batch.store import load_results
 from model.charts.distributions import outcome_distributions
-
-
-@pytest.fixture(scope="module")
-def folders(tmp_path_factory) -> dict[str, Path]:
-    return standard_folders(tmp_path_factory.mktemp("results"))
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
-
 
 # ---------------------------------------------------------------------------------------------- distributions
 

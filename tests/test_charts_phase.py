@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from fixtures_results import (
     assert_labelled,
     figure_texts,
-    standard_folders,
 )
 
 from model.batch.store import load_results
 from model.charts.phase import phase_diagram, response_curve
 from model.errors import ParameterError
-
-
-@pytest.fixture(scope="module")
-def folders(tmp_path_factory) -> dict[str, Path]:
-    return standard_folders(tmp_path_factory.mktemp("results"))
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
-
 
 # ---------------------------------------------------------------------------------------------- phase diagrams
 

@@ -4,9 +4,7 @@ sobol_table) on a synthetic Ishigami folder and a real small Sobol sweep."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,7 +14,6 @@ from fixtures_results import (
     SOBOL_PROBLEM,
     assert_labelled,
     assert_valid_image,
-    standard_folders,
     write_sobol,
 )
 
@@ -26,18 +23,6 @@ from model.batch.sweep import run_sweep
 from model.charts.sobol import sobol_indices
 from model.charts.sweep import write_plots
 from model.errors import ParameterError
-
-
-@pytest.fixture(scope="module")
-def folders(tmp_path_factory) -> dict[str, Path]:
-    return standard_folders(tmp_path_factory.mktemp("results"))
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
-
 
 # ---------------------------------------------------------------------------------------------- Sobol
 

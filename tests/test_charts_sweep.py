@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import textwrap
-from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,7 +15,6 @@ from fixtures_results import (
     assert_valid_image,
     grid_points,
     interrupt,
-    standard_folders,
     write_grid,
     write_result,
     write_sobol,
@@ -32,18 +29,6 @@ from model.charts.sobol import sobol_indices
 from model.charts.sweep import write_plots
 from model.cli import main
 from model.errors import ParameterError
-
-
-@pytest.fixture(scope="module")
-def folders(tmp_path_factory) -> dict[str, Path]:
-    return standard_folders(tmp_path_factory.mktemp("results"))
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
-
 
 # ---------------------------------------------------------------------------------------------- writing
 
