@@ -62,7 +62,8 @@ def test_no_look_ahead():
     hist = history().copy()
     later = hist["year"] > 2012
     hist.loc[later, "burden"] *= 1.5
-    hist.loc[later, "spending"] *= 1.5
+    hist.loc[later, "spending"] *= 1.2      # and GDP = spending / burden: x 0.8
+    hist.loc[later, "gdp"] = hist.loc[later, "spending"] / hist.loc[later, "burden"]
     a, b = bt.backtest(2012), bt.backtest(2012, hist=hist)
     cols = [f for f in bt.FORECASTS]
     pd.testing.assert_frame_equal(a.forecasts[cols], b.forecasts[cols])
@@ -96,10 +97,12 @@ def test_rolling_cli_writes_its_tables(tmp_path):
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (("--train-until", "2014", "--test-until", "2010"), "'--test-until' year must be after"),
+    (("--train-until", "2014", "--test-until", "2010"), "'--test-until' year must be after the last origin"),
     (("--train-until", "2014", "--test-until", "2030"), "must have data for every country"),
     (("--rolling", "2016-2005"), "'--rolling' option must look like FIRST-LAST"),
-    (("--train-until", "1990"), "must span at least 8 years"),
+    (("--train-until", "1990"), "'--train-until' origin(s) must leave at least 8 training years"),
+    (("--train-until", "2030"), "'--train-until' origin(s) must leave a test year"),
+    (("--rolling", "1990-1999"), "'--rolling' origin(s) must leave at least 8 training years"),
 ])
 def test_bad_backtests_are_one_line_errors(args, fragment, tmp_path):
     r = armsrace("backtest", *args, "--out", str(tmp_path / "x"))

@@ -100,7 +100,7 @@ def test_shipped_estimates_are_the_current_estimate_of_the_shipped_data():
     cal = calibrate(tuple(shipped["provenance"]["sample"]))
     for k in ("rho", "beta", "phi"):
         assert cal.estimate.params[k] == pytest.approx(shipped["short_run"][k]["value"], rel=1e-8)
-    np.testing.assert_allclose(cal.estimate.cov.to_numpy(), shipped["draws"]["covariance"], rtol=1e-8)
+    np.testing.assert_allclose(cal.estimate.rule_cov.to_numpy(), shipped["draws"]["covariance"], rtol=1e-8)
     # and every country's parameter defaults to the pooled long-run value
     p = Params.from_kwargs()
     for iso in COUNTRIES:

@@ -219,13 +219,13 @@ def test_log_model_response_matches_hand_derivative():
     np.testing.assert_allclose(response_matrix(one, s1), a[1], rtol=1e-9)
 
 
-def test_fast_engine_radius_is_at_the_end_state():
+def test_fast_engine_radius_is_at_the_start_under_the_runs_policies():
     base = Params.from_kwargs(until=2030)
     varied = {"us_demand": np.array([0.02, 0.05])}
     p = simulate_fast(base, varied, np.array([0, 1]))
     x = inputs_of(base, varied, np.array([0, 1]))
-    end = dynamics.State(*(p.values[v][:, -1] for v in dynamics.State._fields))
-    np.testing.assert_array_equal(p.radius, response_radius(x, end))
+    np.testing.assert_array_equal(p.radius, response_radius(x, dynamics.start_state(x), x.until))
+    assert p.radius[0] != p.radius[1]  # the full US demand changes the compliance part of the map
     assert p.radius.shape == (2,) and np.all(p.radius >= 0)
 
 
@@ -247,6 +247,22 @@ def test_engines_agree_with_coefficient_and_north_korea_draws():
     # the draws are on: North Korea's start burden differs run by run, within the published range
     prk0 = agents_f[(agents_f.year == 2024) & (agents_f.country == "PRK")].burden
     assert prk0.nunique() == 3 and prk0.between(0.15, 0.35).all()
-    # switching draws on leaves the yearly shocks unchanged: without them, the paths are the undrawn ones
+    # the draws matter: without them the paths differ
     plain, _ = run_batch(base.replace(coefficient_draws=False, prk_draws=False), varied, [11, 12, 13])
     assert not np.allclose(plain.final_burden_jpn, runs_f.final_burden_jpn)
+
+
+def test_run_draws_are_fixed_in_order_and_prefix_stable():
+    """Coefficient and North Korea draws first, then the shocks year by year: a shorter horizon sees the
+    same draws and the first years of the same shocks, and the flags never change what is drawn."""
+    from model.sim.inputs import draw_run
+
+    long, short = (draw_run(np.random.default_rng(42), t, 7) for t in (16, 6))
+    np.testing.assert_array_equal(long.coefficients, short.coefficients)
+    np.testing.assert_array_equal(long.prk, short.prk)
+    np.testing.assert_array_equal(long.noise[:6], short.noise)
+    # and so a run to 2030 is the first years of the same run to 2040, draws and shocks included
+    base = Params.from_kwargs(coefficient_draws=True, prk_draws=True, budget_noise=0.05, threat_noise=0.1)
+    _, a = run_batch(base, {}, [7], variables=("burden",))
+    _, b = run_batch(base.replace(until=2030), {}, [7], variables=("burden",))
+    np.testing.assert_array_equal(a[a.year <= 2030]["burden"].to_numpy(), b["burden"].to_numpy())

@@ -57,7 +57,7 @@ def test_classes_are_relative_to_the_counterfactual():
 
 def test_a_spiral_needs_a_closed_loop():
     """Growth in one bloc only (the other flat): the chain does not close unless the radius exceeds 1."""
-    rising = 0.03 * (1.02 ** np.arange(T))
+    rising = 0.03 * (1.04 ** np.arange(T))
     burden = np.stack([rising, np.full(T, 0.03)], axis=1)
     gdp = np.ones_like(burden)
     cf = Counterfactual(np.full_like(burden, 0.03), np.ones_like(burden))

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from model.analysis.calibrate import DEFAULT_SAMPLE, NOT_FITTED, Calibration, Panel, build_panel, calibrate
+from model.analysis.calibrate import DEFAULT_SAMPLE, MIN_YEARS, NOT_FITTED, Calibration, Panel, build_panel, calibrate
 from model.errors import ParameterError
 from model.sim import dynamics
 from model.sim.data import Observed, history
@@ -170,14 +170,7 @@ def backtest(train_until: int, test_until: int = 2024, train_start: int = DEFAUL
     Raises:
         ParameterError: test years outside the data, or a bad training window.
     """
-    if test_until <= train_until:
-        raise ParameterError(f"The '--test-until' year must be after --train-until ({train_until}). "
-                             f"Got {test_until!r} instead.")
-    data = history() if hist is None else hist
-    last_data = int(data.groupby("country")["year"].max().min())
-    if test_until > last_data:
-        raise ParameterError(f"The '--test-until' year must have data for every country (up to "
-                             f"{last_data}). Got {test_until!r} instead.")
+    check_origins((train_until,), test_until, train_start, hist, "--train-until")
     base = Params.from_kwargs() if base is None else base
     cal = calibrate((train_start, train_until), base, hist)
     panel = build_panel(base.countries, train_start - 1, test_until, hist)
@@ -185,7 +178,7 @@ def backtest(train_until: int, test_until: int = 2024, train_start: int = DEFAUL
     sim = simulate_scenario(params, panel)
     rows, fc_rows = [], []
     k0 = panel.index(train_until)
-    window = slice(panel.index(max(train_until - WINDOW, train_start - 1)), k0 + 1)
+    window = slice(panel.index(max(train_until - WINDOW + 1, train_start - 1)), k0 + 1)
     test_years = np.arange(train_until + 1, test_until + 1)
     h = len(test_years)
     for j, iso in enumerate(params.countries):
@@ -247,6 +240,7 @@ def rolling(origins: tuple[int, ...] = ORIGINS, test_until: int = 2024, train_st
     """
     if not origins:
         raise ParameterError("The rolling backtest needs at least one origin. Got none.")
+    check_origins(origins, test_until, train_start, hist, "--rolling")
     results = []
     items = origins
     if progress:
@@ -259,24 +253,58 @@ def rolling(origins: tuple[int, ...] = ORIGINS, test_until: int = 2024, train_st
     return Rolling(results, table, summarise(table, seed))
 
 
+def check_origins(origins: tuple[int, ...], test_until: int, train_start: int, hist: pd.DataFrame | None,
+                  option: str) -> None:
+    """Refuse, before any work, origins the data cannot serve: too few training years, no test year."""
+    data = history() if hist is None else hist
+    last_data = int(data.groupby("country")["year"].max().min())
+    earliest = train_start + MIN_YEARS - 1
+    if min(origins) < earliest:
+        raise ParameterError(f"The {option!r} origin(s) must leave at least {MIN_YEARS} training years after "
+                             f"--train-start {train_start} (from {earliest} on). Got {min(origins)} instead.")
+    if max(origins) >= last_data:
+        raise ParameterError(f"The {option!r} origin(s) must leave a test year before the last year with data "
+                             f"({last_data}). Got {max(origins)} instead.")
+    if test_until <= max(origins):
+        raise ParameterError(f"The '--test-until' year must be after the last origin ({max(origins)}). "
+                             f"Got {test_until!r} instead.")
+    if test_until > last_data:
+        raise ParameterError(f"The '--test-until' year must have data for every country (up to "
+                             f"{last_data}). Got {test_until!r} instead.")
+
+
 def summarise(table: pd.DataFrame, seed: int = 0, resamples: int = BOOTSTRAP) -> pd.DataFrame:
-    """Geometric-mean ratios to the last value per origin and variable, and over all origins, with intervals."""
+    """Geometric-mean ratios per origin and variable, and over all origins.
+
+    ``geo_ratio`` (with the bootstrap interval ``lo``-``hi`` and the model's ``wins``) is against the
+    last value; ``vs_<baseline>`` the same geometric mean against each other naive forecast (for
+    spending, ``vs_last_burden_gdp`` tells how much of a win is only knowing that GDP grows).
+    """
     rng = np.random.default_rng(seed)
     rows = []
     for var, d in table.groupby("variable", sort=False):
         countries = sorted(d["country"].unique())
         wide = d.pivot(index="origin", columns="country", values="ratio_last")[countries]
         logs = np.log(wide.to_numpy())                                       # (origins, countries)
+        others = {}
+        for b in BASELINES[1:]:
+            column = f"rmse_{b}"
+            if column in d and d[column].notna().all():
+                ratio = (d["rmse_model"] / d[column]).to_numpy()
+                others[b] = np.log(pd.DataFrame({"origin": d["origin"], "country": d["country"], "r": ratio})
+                                   .pivot(index="origin", columns="country", values="r")[countries].to_numpy())
         pick = rng.integers(0, len(countries), size=(resamples, len(countries)))
         for i, origin in enumerate(wide.index):
             boot = np.exp(logs[i][pick].mean(axis=1))
             rows.append({"origin": str(origin), "variable": var, "geo_ratio": float(np.exp(logs[i].mean())),
                          "lo": float(np.quantile(boot, 0.025)), "hi": float(np.quantile(boot, 0.975)),
-                         "wins": int((wide.iloc[i] < 1).sum()), "countries": len(countries)})
+                         "wins": int((wide.iloc[i] < 1).sum()), "countries": len(countries),
+                         **{f"vs_{b}": float(np.exp(v[i].mean())) for b, v in others.items()}})
         boot = np.exp(logs[:, pick].mean(axis=(0, 2)))
         rows.append({"origin": "all", "variable": var, "geo_ratio": float(np.exp(logs.mean())),
                      "lo": float(np.quantile(boot, 0.025)), "hi": float(np.quantile(boot, 0.975)),
-                     "wins": int((wide.to_numpy() < 1).sum()), "countries": int(wide.size)})
+                     "wins": int((wide.to_numpy() < 1).sum()), "countries": int(wide.size),
+                     **{f"vs_{b}": float(np.exp(v.mean())) for b, v in others.items()}})
     return pd.DataFrame(rows)
 
 
@@ -295,9 +323,11 @@ def format_table(table: pd.DataFrame) -> str:
 
 def format_summary(summary: pd.DataFrame) -> str:
     """The rolling summary as fixed-width text."""
-    lines = [f"{'origin':<8}{'variable':<10}{'model/last (geo. mean)':>24}{'95% interval':>18}{'wins':>8}",
-             "-" * 68]
+    lines = [f"{'origin':<8}{'variable':<10}{'model/last (geo. mean)':>24}{'95% interval':>18}{'wins':>8}"
+             f"{'/trend':>8}{'/drift':>8}{'/lastb*GDP':>11}", "-" * 95]
     for r in summary.itertuples():
+        extra = getattr(r, "vs_last_burden_gdp", np.nan)
         lines.append(f"{r.origin:<8}{r.variable:<10}{r.geo_ratio:>24.2f}{f'[{r.lo:.2f}, {r.hi:.2f}]':>18}"
-                     f"{f'{r.wins}/{r.countries}':>8}")
+                     f"{f'{r.wins}/{r.countries}':>8}{r.vs_trend:>8.2f}{r.vs_rw_drift:>8.2f}"
+                     f"{'' if np.isnan(extra) else f'{extra:.2f}':>11}")
     return "\n".join(lines)

@@ -5,9 +5,16 @@ The model's rule, ``b_t = b_{t-1} + lambda (desired_t - b_{t-1})`` with
 adjustment demand for military expenditure (Smith 1980, 1995; Dunne, Perlo-Freeman & Smith 2008).
 Written out it is the dynamic panel regression
 
-    b_it = a_i + rho * b_i,t-1 + beta * threat_it + phi * support_it + e_it,
+    b_it = a_i + rho * b_i,t-1 + beta * threat_it + phi * support_it + omega * war_it + e_it,
 
 with ``rho = 1 - lambda``, ``beta = lambda * s``, ``phi = lambda * f`` and country effects ``a_i``.
+``war_it`` marks a country at war in year ``t`` (``model/data/wars.csv``: Russia 2022-2024, the
+full-scale invasion of Ukraine), the usual control of the demand equations (a war raises the
+burden for reasons no threat measure of the theatre holds). Without it, Russia's 2022-2024 surge
+-- 3.6% to 7.1% of GDP -- is read as a response to Pacific rivals and triples the estimated threat
+sensitivity (:data:`ROBUSTNESS`). It is a control only: runs start at rest under anchoring, which
+absorbs a war that continues, so the simulated rule needs no war term. A sample without war years
+drops the column.
 Threat and support are computed by the model's own functions (:func:`model.sim.dynamics.perceive`)
 from the *observed* state of every country the year before, with the default relations: threat is
 the log of hostility-weighted rival spending in the theatre, support ``log(1 + credible allied
@@ -51,7 +58,7 @@ from model.errors import ParameterError
 from model.sim import dynamics
 from model.sim.data import PRK_BURDEN_ESTIMATE, PRK_GDP_ESTIMATE, history, initial_capability
 from model.sim.inputs import build_inputs
-from model.sim.params import COUNTRIES, ESTIMATED, Params
+from model.sim.params import COUNTRIES, DATA_DIR, ESTIMATED, Params
 
 DEFAULT_SAMPLE = (1993, 2024)
 """Years of the dependent variable: the first year with every regressor (Russia's series starts in 1992)."""
@@ -59,8 +66,10 @@ BANDWIDTH = 3
 """Driscoll-Kraay bandwidth (Bartlett kernel): floor(4 (T/100)^(2/9)) for T of about 30 (Newey & West 1994)."""
 NOT_FITTED = ("PRK",)
 """Countries without an observed series: never in the sample; a constant WMEAT state in others' regressors."""
-REGRESSORS = ("b_lag", "threat", "support")
-"""Regressors in the order of the coefficient vector (rho, beta, phi)."""
+REGRESSORS = ("b_lag", "threat", "support", "war")
+"""Regressors in the order of the coefficient vector (rho, beta, phi, omega)."""
+COEFFICIENTS = ("rho", "beta", "phi", "omega")
+"""Names of the coefficients of :data:`REGRESSORS`; the first three are the rule's, omega a control."""
 MIN_YEARS = 8
 """Fewest years of the dependent variable accepted (a shorter panel cannot separate the effects)."""
 
@@ -164,8 +173,9 @@ def regressors(panel: Panel, years: np.ndarray, base: Params | None = None) -> p
 
     Returns:
         Indexed by (country, year): ``b`` (share of GDP), ``b_lag``, ``threat`` (log US$ bn),
-        ``support`` (log(1 + US$ bn)).
+        ``support`` (log(1 + US$ bn)), ``war`` (1 in a year at war, :func:`wars`).
     """
+    at_war = wars()
     p = estimation_params(base, int(years[0]), panel.countries)
     x = build_inputs(p)
     fitted = [j for j, c in enumerate(panel.countries) if panel.observed[j]]
@@ -176,10 +186,17 @@ def regressors(panel: Panel, years: np.ndarray, base: Params | None = None) -> p
                                *(np.zeros(len(panel.countries)),) * 3)
         seen = dynamics.perceive(x, dynamics.schedule(x, int(year)), state)
         for j in fitted:
-            rows.append((panel.countries[j], int(year), panel.burden[k + 1, j], panel.burden[k, j],
-                         float(seen.threat[j]), float(seen.support[j])))
+            iso = panel.countries[j]
+            rows.append((iso, int(year), panel.burden[k + 1, j], panel.burden[k, j], float(seen.threat[j]),
+                         float(seen.support[j]), float((iso, int(year)) in at_war)))
     df = pd.DataFrame(rows, columns=["country", "year", "b", *REGRESSORS])
     return df.set_index(["country", "year"])
+
+
+def wars() -> set[tuple[str, int]]:
+    """(country, year) pairs at war, from ``model/data/wars.csv`` (see the module docstring)."""
+    table = pd.read_csv(DATA_DIR / "wars.csv")
+    return {(r.country_iso3, y) for r in table.itertuples() for y in range(int(r.first_year), int(r.last_year) + 1)}
 
 
 # --- estimation ---------------------------------------------------------------------------------
@@ -189,10 +206,13 @@ class Estimate:
     """A fitted panel regression.
 
     Attributes:
-        params: ``rho``, ``beta``, ``phi`` (short-run coefficients, share of GDP units).
-        cov: their 3 x 3 Driscoll-Kraay covariance (DataFrame).
+        params: ``rho``, ``beta``, ``phi`` (short-run coefficients, share of GDP units) and, when the
+            sample has war years, ``omega`` (the war control).
+        cov: their Driscoll-Kraay covariance (DataFrame).
         effects: country intercepts ``a_i`` (share of GDP).
         resid_sd: standard deviation of the residuals (share of GDP).
+        resid_sd_relative: standard deviation of the residuals relative to the lagged burden (the
+            yearly burden shock of the size the data show, as ``budget_noise`` expresses it).
         nobs, n_years: observations and years.
         r2_within: within R^2.
     """
@@ -201,6 +221,7 @@ class Estimate:
     cov: pd.DataFrame
     effects: pd.Series
     resid_sd: float
+    resid_sd_relative: float
     nobs: int
     n_years: int
     r2_within: float
@@ -212,14 +233,20 @@ class Estimate:
     def long_run(self) -> pd.DataFrame:
         """Adjustment speed ``1 - rho``, threat sensitivity ``beta / (1 - rho)``, ally response
         ``phi / (1 - rho)``, with delta-method standard errors."""
-        rho, beta, phi = self.params.to_numpy()
+        rho, beta, phi = self.params[list(COEFFICIENTS[:3])].to_numpy()
         lam = 1.0 - rho
         values = {"adjustment_speed": lam, "threat_sensitivity": beta / lam, "ally_response": phi / lam}
         grads = {"adjustment_speed": np.array([-1.0, 0.0, 0.0]),
                  "threat_sensitivity": np.array([beta / lam**2, 1.0 / lam, 0.0]),
                  "ally_response": np.array([phi / lam**2, 0.0, 1.0 / lam])}
-        cov = self.cov.to_numpy()
+        cov = self.rule_cov.to_numpy()
         return pd.DataFrame({"value": values, "se": {k: float(np.sqrt(g @ cov @ g)) for k, g in grads.items()}})
+
+    @property
+    def rule_cov(self) -> pd.DataFrame:
+        """The covariance of (rho, beta, phi): what coefficient draws use (the marginal of the full one)."""
+        names = list(COEFFICIENTS[:3])
+        return self.cov.loc[names, names]
 
     def nickell_bias(self) -> float:
         """Nickell's (1981) asymptotic bias of the within estimate of ``rho`` at the sample's length."""
@@ -232,10 +259,11 @@ def fit(data: pd.DataFrame, bandwidth: int = BANDWIDTH) -> tuple[pd.Series, pd.D
     """Within estimator with Driscoll-Kraay covariance; returns (params, cov, effects, result)."""
     from linearmodels.panel import PanelOLS
 
-    exog = data[list(REGRESSORS)]
+    used = [r for r in REGRESSORS if r != "war" or data[r].any()]  # a sample without war years drops it
+    exog = data[used]
     res = PanelOLS(data["b"], exog, entity_effects=True).fit(cov_type="kernel", kernel="bartlett",
                                                              bandwidth=bandwidth)
-    params = res.params.rename(dict(zip(REGRESSORS, ("rho", "beta", "phi"))))
+    params = res.params.rename(dict(zip(REGRESSORS, COEFFICIENTS)))
     cov = pd.DataFrame(res.cov.to_numpy(), index=params.index, columns=params.index)
     effects = (data["b"] - exog @ res.params.to_numpy()).groupby(level="country").mean()
     return params, cov, effects, res
@@ -249,10 +277,13 @@ def estimate(data: pd.DataFrame, bandwidth: int = BANDWIDTH) -> Estimate:
         raise ParameterError(f"The estimation sample must span at least {MIN_YEARS} years. Got {n_years} instead.")
     bandwidth = min(bandwidth, n_years - 1)
     params, cov, effects, res = fit(data, bandwidth)
-    resid = data["b"] - data[list(REGRESSORS)].to_numpy() @ params.to_numpy() - effects.reindex(
+    resid = data["b"] - data[list(REGRESSORS)[:len(params)]].to_numpy() @ params.to_numpy() - effects.reindex(
         data.index.get_level_values("country")).to_numpy()
-    return Estimate(params, cov, effects, float(resid.std(ddof=len(params) + len(effects))), int(res.nobs),
-                    n_years, float(res.rsquared_within))
+    dof = len(params) + len(effects)
+    positive = data["b_lag"] > 0  # relative to the burden: where there is one
+    relative = (resid[positive] / data["b_lag"][positive]).std(ddof=dof)
+    return Estimate(params, cov, effects, float(resid.std(ddof=dof)), float(relative), int(res.nobs), n_years,
+                    float(res.rsquared_within))
 
 
 @dataclass
@@ -287,8 +318,10 @@ class Calibration:
         rows = []
         for k in e.params.index:
             rows.append({"coefficient": k, "value": e.params[k], "se": e.se[k], "t": e.params[k] / e.se[k],
-                         "long_run": names[k], "long_run_value": lr.loc[names[k], "value"],
-                         "long_run_se": lr.loc[names[k], "se"], "identified": IDENTIFIED[k]})
+                         "long_run": names.get(k, "(control)"),
+                         "long_run_value": lr.loc[names[k], "value"] if k in names else np.nan,
+                         "long_run_se": lr.loc[names[k], "se"] if k in names else np.nan,
+                         "identified": IDENTIFIED[k]})
         return pd.DataFrame(rows)
 
     def to_toml(self, command: str = "armsrace calibrate") -> str:
@@ -297,7 +330,6 @@ class Calibration:
 
         e = self.estimate
         lr = e.long_run()
-        cov = e.cov.to_numpy()
         lines = [
             "# Decision-rule estimates of the ea-armsrace model. WRITTEN BY `armsrace calibrate`: do not edit by hand;",
             "# regenerate with `armsrace calibrate --install` (docs/MODEL.md, \"Estimation\").",
@@ -320,6 +352,7 @@ class Calibration:
             f"years = {e.n_years}",
             f"r2_within = {_num(e.r2_within)}",
             f"resid_sd = {_num(e.resid_sd)}            # share of GDP",
+            f"resid_sd_relative = {_num(e.resid_sd_relative)}   # relative to the lagged burden (budget_noise)",
             f"nickell_bias_rho = {_num(e.nickell_bias())}",
             "",
             "[short_run]                      # value and Driscoll-Kraay standard error",
@@ -332,9 +365,9 @@ class Calibration:
             *(f"{k} = {_num(lr.loc[k, 'se'])}" for k in ESTIMATED),
             "",
             "[draws]                          # joint normal of (rho, beta, phi) for coefficient_draws",
-            "mean = [" + ", ".join(_num(v) for v in e.params) + "]",
+            "mean = [" + ", ".join(_num(v) for v in e.params[list(COEFFICIENTS[:3])]) + "]",
             "covariance = [",
-            *("  [" + ", ".join(_num(v) for v in row) + "]," for row in cov),
+            *("  [" + ", ".join(_num(v) for v in row) + "]," for row in e.rule_cov.to_numpy()),
             "]",
             "",
             "[effects]                        # country intercepts a_i (share of GDP; replaced by anchoring in runs)",
@@ -347,6 +380,7 @@ IDENTIFIED = {
     "rho": "yes: within-country persistence (Nickell bias about (1+rho)/(T-1) downward)",
     "beta": "weakly: within-country co-movement of burden and rivals' spending",
     "phi": "weakly: from the US alliance only (rivals' partnership set to 0 in the regressors)",
+    "omega": "yes: Russia's 2022-2024 war years (a control; anchoring absorbs it in runs)",
 }
 
 
@@ -358,7 +392,7 @@ def _num(v: float) -> str:
 
 def calibrate(sample: tuple[int, int] = DEFAULT_SAMPLE, base: Params | None = None,
               hist: pd.DataFrame | None = None, countries: tuple[str, ...] | None = None,
-              bandwidth: int = BANDWIDTH) -> Calibration:
+              bandwidth: int = BANDWIDTH, war: bool = True) -> Calibration:
     """Estimate the decision rule on ``sample`` (years of the dependent variable, inclusive).
 
     Args:
@@ -368,6 +402,7 @@ def calibrate(sample: tuple[int, int] = DEFAULT_SAMPLE, base: Params | None = No
         countries: countries of the panel (default: every country of ``base``; North Korea is
             never in the sample).
         bandwidth: Driscoll-Kraay bandwidth.
+        war: include the war control (False: for the robustness comparison only).
 
     Raises:
         ParameterError: a sample outside the data or shorter than :data:`MIN_YEARS` years.
@@ -379,8 +414,39 @@ def calibrate(sample: tuple[int, int] = DEFAULT_SAMPLE, base: Params | None = No
     countries = tuple((base or Params.from_kwargs()).countries if countries is None else countries)
     panel = build_panel(countries, first - 1, last, hist)
     data = regressors(panel, np.arange(first, last + 1), base)
+    if not war:
+        data = data.assign(war=0.0)
     return Calibration(estimate(data, bandwidth), (first, last), tuple(c for c in countries if c not in NOT_FITTED),
                        data)
+
+
+ROBUSTNESS = {
+    "1993-2024, war control (shipped)": {},
+    "1993-2024, no war control": {"war": False},
+    "1993-2021: before Russia's war": {"sample": (1993, 2021)},
+    "1993-2024 without Russia": {"countries": ("USA", "JPN", "KOR", "PHL", "CHN", "PRK")},
+    "2000-2024: after the 1990s drawdown": {"sample": (2000, 2024)},
+}
+"""Alternative samples whose estimates show how much the shipped one depends on particular years or countries."""
+
+
+def robustness(variants: dict[str, dict] = ROBUSTNESS) -> pd.DataFrame:
+    """The long-run coefficients (with standard errors) of the rule estimated on each variant sample.
+
+    Returns:
+        One row per variant: ``sample``, ``nobs``, and value / se of ``adjustment_speed``,
+        ``threat_sensitivity`` and ``ally_response``.
+    """
+    rows = []
+    for label, kw in variants.items():
+        cal = calibrate(kw.get("sample", DEFAULT_SAMPLE), countries=kw.get("countries"), war=kw.get("war", True))
+        lr = cal.estimate.long_run()
+        row = {"sample": label, "nobs": cal.estimate.nobs}
+        for k in ESTIMATED:
+            row[k] = lr.loc[k, "value"]
+            row[f"se_{k}"] = lr.loc[k, "se"]
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def write_estimates(cal: Calibration, path: Path, command: str = "armsrace calibrate") -> Path:

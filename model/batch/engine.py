@@ -9,7 +9,7 @@ Two engines give identical tables (bit for bit) for the same parameters and seed
   from the DataCollector. Slow; it is the reference the fast engine is tested against.
 
 Both summarise with :func:`model.sim.outcomes.summarise` and add :func:`model.sim.stability.response_radius`
-at the end state (column ``stability_radius``).
+at the start state under the runs' policies (column ``stability_radius``).
 
 Tables (the sweep result format, see :mod:`model.batch.sweep`):
 
@@ -33,7 +33,7 @@ from model.sim import dynamics
 from model.sim.counterfactual import ensemble_band, matched
 from model.sim.inputs import GLOBALS, build_inputs, draw_runs
 from model.sim.outcomes import Counterfactual, summarise
-from model.sim.params import Params
+from model.sim.params import Params, kept_by_counterfactual
 from model.sim.stability import response_radius
 from model.sim.units import AGENT_VARS
 
@@ -48,7 +48,7 @@ class Paths(NamedTuple):
         countries: country codes along the last axis.
         values: variable -> (R, T+1, N) array (every variable of AGENT_VARS).
         cap: (R, N) burden caps (for the escalation class).
-        radius: (R,) stability radius at the end state.
+        radius: (R,) stability radius at the start state under the runs' policies.
         cf: the runs' matched counterfactual paths (same seeds, base levers).
         band: noise band of the no-lever ensemble (share of GDP).
     """
@@ -113,7 +113,8 @@ def simulate(base: Params, varied: Mapping[str, np.ndarray], seeds: np.ndarray, 
         p = simulate_mesa(base, varied, seeds)
     else:
         raise ParameterError(f"The 'engine' must be one of {', '.join(map(repr, ENGINES))}. Got {engine!r} instead.")
-    cf = Counterfactual(p.values["burden"], p.values["threat"]) if not varied else matched(base, seeds)[0]
+    levers = [k for k in varied if not kept_by_counterfactual(k)]
+    cf = Counterfactual(p.values["burden"], p.values["threat"]) if not levers else matched(base, seeds, varied)[0]
     return p._replace(cf=cf, band=ensemble_band(base) if band is None else float(band))
 
 
@@ -131,9 +132,8 @@ def simulate_fast(base: Params, varied: Mapping[str, np.ndarray], seeds: np.ndar
     x = build_inputs(base, full, draws)
     values = dynamics.simulate(x, None if draws is None else draws.noise)
     years = np.arange(x.start_year, x.until + 1)
-    end = dynamics.State(*(values[f][:, -1] for f in dynamics.State._fields))
     return Paths(years, x.countries, {v: values[v] for v in AGENT_VARS}, np.broadcast_to(x.burden_cap, (r, n)),
-                 response_radius(x, end), None, 0.0)
+                 response_radius(x, dynamics.start_state(x)), None, 0.0)
 
 
 def _needs_draws(base: Params, varied: Mapping[str, np.ndarray]) -> bool:
@@ -163,7 +163,7 @@ def simulate_mesa(base: Params, varied: Mapping[str, np.ndarray], seeds: np.ndar
         m = ArmsRaceModel(params=base.replace(**row) if row else base, rng=int(seed)).run()
         paths.append(_model_paths(m))
         caps.append(np.broadcast_to(m.inputs.burden_cap, (len(m.inputs.countries),)))
-        radius.append(response_radius(m.inputs, _end_state(m)))
+        radius.append(response_radius(m.inputs, dynamics.start_state(m.inputs)))
     values = {v: np.stack([p[v] for p in paths]) for v in AGENT_VARS}
     years = np.arange(m.inputs.start_year, m.year + 1)
     return Paths(years, m.inputs.countries, values, np.stack(caps), np.array(radius, dtype=float), None, 0.0)
@@ -179,10 +179,6 @@ def _model_paths(m) -> dict[str, np.ndarray]:
         return m.paths()
     return {v: table[v].to_numpy(dtype=float).reshape(shape) for v in AGENT_VARS}
 
-
-def _end_state(m) -> dynamics.State:
-    """The model's current state, gathered from its agents in country order."""
-    return dynamics.State(*(np.array([getattr(a, v) for a in m.countries]) for v in dynamics.State._fields))
 
 
 def runs_columns(p: Paths, run_ids: np.ndarray, seeds: np.ndarray,

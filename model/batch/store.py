@@ -59,7 +59,7 @@ import pyarrow.parquet as pq
 from model.errors import OutputError, ParameterError, ResumeError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("ea-armsrace", "mesa", "numpy", "pandas", "scipy", "matplotlib", "pyarrow", "SALib",
+PACKAGES = ("ea-armsrace", "mesa", "numpy", "pandas", "scipy", "linearmodels", "matplotlib", "pyarrow", "SALib",
             "dask", "distributed", "solara")
 
 MANIFEST = "manifest.json"

@@ -1,8 +1,9 @@
 """Matched counterfactual runs and the noise band of the no-lever ensemble (docs/MODEL.md, "Outcomes").
 
 A run's counterfactual is the same seed -- the same yearly shocks, coefficient and North Korea
-draws -- under the base levers: in a sweep the experiment's base, for a single run
-:func:`model.sim.params.counterfactual`. It is always simulated by the array kernel
+draws, with the run's own noise and draw settings -- under the base levers: in a sweep the
+experiment's base (every varied parameter at its base value, except randomness and start data),
+for a single run :func:`model.sim.params.counterfactual` (the baseline). It is always simulated by the array kernel
 (:func:`model.sim.dynamics.simulate`), whichever driver ran the run itself, so both drivers report
 identical outcomes.
 
@@ -14,12 +15,14 @@ shocks or draws it is 0.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from model.sim import dynamics
 from model.sim.inputs import RunDraws, build_inputs, draw_runs
 from model.sim.outcomes import Counterfactual, noise_band
-from model.sim.params import Params
+from model.sim.params import RANDOMNESS, Params, kept_by_counterfactual
 
 BAND_RUNS = 64
 """Counterfactual runs (seeds 0..63) whose spread of late growth sets the noise band."""
@@ -32,19 +35,32 @@ def has_draws(params: Params) -> bool:
     return any(float(params[k]) != 0.0 for k in ("threat_noise", "budget_noise", "coefficient_draws", "prk_draws"))
 
 
-def counterfactual_paths(params: Params, draws: RunDraws | None, n_runs: int) -> dict[str, np.ndarray]:
-    """Paths ``(R, T+1, N)`` of ``params`` for ``n_runs`` runs with the given draws (None: no shocks)."""
-    varied = {GLOBAL: np.full(n_runs, float(params[GLOBAL]))}
+def counterfactual_paths(params: Params, draws: RunDraws | None, n_runs: int,
+                         kept: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """Paths ``(R, T+1, N)`` of ``params`` for ``n_runs`` runs with the given draws (None: no shocks).
+
+    ``kept``: per-run values the counterfactual keeps from its runs (randomness, start data).
+    """
+    varied = dict(kept or {}) or {GLOBAL: np.full(n_runs, float(params[GLOBAL]))}
     x = build_inputs(params, varied, draws)
     return dynamics.simulate(x, None if draws is None else draws.noise)
 
 
-def matched(params: Params, seeds: np.ndarray) -> tuple[Counterfactual, np.ndarray]:
-    """The counterfactual of runs with ``seeds`` under ``params``: (burden and threat paths, GDP paths)."""
+def matched(params: Params, seeds: np.ndarray, varied: Mapping[str, np.ndarray] | None = None
+            ) -> tuple[Counterfactual, np.ndarray]:
+    """The counterfactual of runs with ``seeds`` under ``params``: (burden and threat paths, GDP paths).
+
+    Of the runs' ``varied`` parameters, those a counterfactual keeps (randomness, start data:
+    :func:`model.sim.params.kept_by_counterfactual`) keep their per-run values; the rest take the
+    value in ``params``.
+    """
     seeds = np.asarray(seeds)
+    kept = {k: np.asarray(v) for k, v in (varied or {}).items() if kept_by_counterfactual(k)}
     steps, n = params["until"] - params["start_year"], len(params.countries)
-    draws = draw_runs(seeds, steps, n) if has_draws(params) else None
-    out = counterfactual_paths(params, draws, len(seeds))
+    draws = None
+    if has_draws(params) or any(k in RANDOMNESS and np.any(np.asarray(v, float) != 0) for k, v in kept.items()):
+        draws = draw_runs(seeds, steps, n)
+    out = counterfactual_paths(params, draws, len(seeds), kept)
     return Counterfactual(out["burden"], out["threat"]), out["gdp"]
 
 

@@ -47,7 +47,7 @@ N_COEFFICIENTS = 3
 
 
 class RunDraws(NamedTuple):
-    """One run's random draws, in the order they are taken from its generator.
+    """One run's random draws (taken from its generator in the order coefficients, North Korea, shocks).
 
     Attributes:
         noise: ``(T, 2, N)`` standard normal shocks (threat, budget) per simulated year.
@@ -65,12 +65,14 @@ def draw_run(rng: np.random.Generator, n_steps: int, n_countries: int) -> RunDra
     """Every random draw of one run, always in this order and always all of them.
 
     Every run takes exactly these blocks first from its own generator, whatever the driver and
-    whether or not the draws are used, so a Mesa run and a batch run with the same seed see the
-    same shocks, and switching coefficient draws on leaves the yearly shocks unchanged.
+    whether or not the draws are used: the coefficient draws, North Korea's, then the yearly shocks
+    year by year. So a Mesa run and a batch run with the same seed see the same draws; switching
+    coefficient draws on leaves the shocks unchanged; and a shorter horizon sees the same
+    coefficients and the first years of the same shocks (the draws are prefix-stable in ``n_steps``).
     """
-    noise = rng.standard_normal((n_steps, 2, n_countries))
     coefficients = rng.standard_normal(N_COEFFICIENTS)
     prk = rng.random(2)
+    noise = rng.standard_normal((n_steps, 2, n_countries))
     return RunDraws(noise, coefficients, prk)
 
 

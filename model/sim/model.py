@@ -172,15 +172,15 @@ class ArmsRaceModel(Model):
 
     def summary(self) -> dict[str, Any]:
         """Per-run outcomes (see :mod:`model.sim.outcomes`) of the years simulated so far, against the
-        matched counterfactual (:meth:`counterfactual`), with the stability radius of the current state."""
+        matched counterfactual (:meth:`counterfactual`), with the stability radius at the start state
+        under the run's policies (:mod:`model.sim.stability`)."""
         p = self.paths()
         years = np.arange(self.inputs.start_year, self.year + 1)
         cf, band = self.counterfactual()
         k = len(years)
         cf = (Counterfactual(p["burden"], p["threat"]) if cf is None
               else Counterfactual(cf.burden[:k], cf.threat[:k]))
-        state = dynamics.State(*(p[f][-1] for f in dynamics.State._fields))
-        radius = float(response_radius(self.inputs, state, self.year))
+        radius = float(response_radius(self.inputs, dynamics.start_state(self.inputs)))
         out = summarise(years, self.inputs.countries, p["burden"], p["spending"], p["gdp"], p["threat"],
                         self.inputs.burden_cap, cf=cf, radius=radius, band=band)
         out["stability_radius"] = radius

@@ -23,7 +23,8 @@ changing anything). ``excess_t = r_t - r_cf_t`` (share of GDP); ``w = max(1, min
   ``r_T - r_{T-w}`` over counterfactual runs with other seeds; 0 without shocks) and is at least
   :data:`SPIRAL_PERSISTENCE` times the growth of the ``w`` years before (it is not settling, as a
   build-up converging to a higher level does); or some country ends at its cap where its
-  counterfactual does not. *The loop closes* when the linearised
+  counterfactual does not, with the regional excess above both :data:`BUILDUP_MARGIN` and the
+  noise band (a cap reached by shocks alone is not a spiral). *The loop closes* when the linearised
   year-on-year map is unstable (stability radius > :data:`LOOP_RADIUS`: action-reaction feeds on
   itself) or the chain is measured: both the US alliance's and the rivals' GDP-weighted burdens
   end above their counterfactuals and both are still rising against them;
@@ -47,8 +48,8 @@ from model.sim.params import ALLIES, LEADER, RIVALS
 ESCALATION = ("stable", "buildup", "spiral")
 BUILDUP_MARGIN = 0.001
 """Regional burden above the counterfactual at the end (share of GDP: 0.1 percentage point) for a build-up."""
-SPIRAL_GROWTH = 0.0005
-"""Least growth of the regional excess over the last w years (share of GDP: 0.05 pp) for a spiral."""
+SPIRAL_GROWTH = 0.0025
+"""Least growth of the regional excess over the last w years (share of GDP: 0.25 pp, 0.05 pp a year) for a spiral."""
 SPIRAL_PERSISTENCE = 0.75
 """The spiral's late growth must be at least this share of the growth of the window before (not settling)."""
 NOISE_BAND_SD = 2.0
@@ -131,7 +132,7 @@ def escalation_class(burden: np.ndarray, gdp: np.ndarray, cap: np.ndarray, cf: C
     up = r[..., -1] > r[..., 0]
     at_cap = burden[..., -1, :] >= cap - CAP_TOLERANCE
     cf_at_cap = cf.burden[..., -1, :] >= cap - CAP_TOLERANCE
-    capped = (at_cap & ~cf_at_cap).any(-1)
+    capped = (at_cap & ~cf_at_cap).any(-1) & (excess[..., -1] > np.maximum(BUILDUP_MARGIN, band))
     loop = (np.asarray(radius) > LOOP_RADIUS) | chain_closes(burden, gdp, cf, countries)
     spiral = up & loop & (growing | capped)
     buildup = ~spiral & (excess[..., -1] > BUILDUP_MARGIN)

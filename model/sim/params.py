@@ -192,7 +192,7 @@ GLOBAL_SPECS: tuple[Spec, ...] = (
          "weight with which CHN, PRK and RUS count each other's spending as support (0: as estimated; "
          "the panel cannot identify it)"),
     Spec("hostility_scale", "float", 1.0, 0.0, 5.0, "", "multiplier on every hostility weight"),
-    Spec("threat_scale", "float", 1.0, 0.0, 10.0, "", "multiplier on every country's threat sensitivity"),
+    Spec("threat_scale", "float", 1.0, 0.0, 100.0, "", "multiplier on every country's threat sensitivity"),
     Spec("counterattack", "bool", False,
          doc="Japan codifies counterattack (strike) capacity: its spending looks more threatening"),
     Spec("counterattack_year", "int", 2026, 1992, 2100, "year", "year the doctrine takes effect"),
@@ -233,7 +233,7 @@ COUNTRY_FIELDS: dict[str, tuple] = {
     "threat_sensitivity": ("float", 0.0, -0.05, 5.0, "burden per unit threat",
                            "rise of the desired burden per unit of threat (log model: per log point of "
                            "hostile spending; estimated)"),
-    "ally_response": ("float", 0.0, -0.05, 0.05, "burden per log point",
+    "ally_response": ("float", 0.0, -1.0, 1.0, "burden per log point",
                       "rise of the desired burden per log point of allied support (negative: free riding; estimated)"),
     "pressure_response": ("float", 0.0, 0.0, 5.0, "",
                           "rise of the desired burden per unit of US pressure (prior: not identified)"),
@@ -521,22 +521,24 @@ def validated_batch(base: Params, varied: Mapping[str, Any]) -> dict[str, np.nda
 
 STRUCTURAL = ("countries", "start_year", "until", "threat_model", "anchor")
 """Parameters that must be the same for every run of a batch (they set array shapes or code paths)."""
-LEVERS = ("us_demand", "us_demand_start", "us_demand_year", "us_insistence", "alliance_credibility",
-          "credibility_shock_year", "credibility_after", "partnership", "hostility_scale", "threat_scale",
-          "counterattack", "counterattack_year", "counterattack_boost", "nato_europe_target", "nato_europe_year")
-"""Global scenario levers: what a single run's counterfactual resets to the baseline (with every hostility
-weight and each country's legislated floor); coefficients, priors, shocks and draws are kept."""
-COUNTRY_LEVERS = ("floor_target", "floor_year")
+RANDOMNESS = ("threat_noise", "budget_noise", "coefficient_draws", "prk_draws", "prk_burden_low", "prk_burden_high",
+              "prk_gdp_low", "prk_gdp_high")
+"""What a run's randomness is made of: a counterfactual always keeps the run's own (docs/MODEL.md, "Outcomes")."""
+START = ("initial_burden", "growth")
+"""Per-country start data a counterfactual keeps (the run and its counterfactual start from the same state)."""
+
+
+def kept_by_counterfactual(name: str) -> bool:
+    """True for parameters a counterfactual keeps from its run: structure, randomness and start data."""
+    return name in STRUCTURAL or name in RANDOMNESS or any(name.startswith(f"{f}_") for f in START)
 
 
 def counterfactual(params: Params) -> Params:
-    """A single run's counterfactual: ``params`` with every lever at its baseline (default) value.
+    """A single run's counterfactual: the baseline, with the run's structure, randomness and start data.
 
-    Kept: countries, years, threat model, anchoring, shocks and draws, coefficients and priors, so
-    that the counterfactual run with the same seed sees the same shocks (docs/MODEL.md, "Outcomes").
+    Every other parameter -- levers, relations, coefficients, priors -- takes its baseline
+    (default) value, so the classes measure everything the run changed, however it is written
+    (``threat_scale=8`` and every ``threat_sensitivity_<iso>`` times 8 give the same class). The
+    counterfactual run with the same seed sees the same shocks and draws.
     """
-    table = specs()
-    reset = set(LEVERS) | {country_param(f, c) for f in COUNTRY_LEVERS for c in COUNTRIES}
-    reset |= {n for n in table if n.startswith("hostility_") and n != "hostility_scale"}
-    keep = {k: v for k, v in params.overrides().items() if k not in reset}
-    return Params.from_kwargs(**keep)
+    return Params.from_kwargs(**{k: v for k, v in params.overrides().items() if kept_by_counterfactual(k)})

@@ -7,12 +7,18 @@ One year of the decision rule maps last year's burdens ``b`` to this year's,
 
 and ``rho(J) = max |eigenvalue(J)|`` is the stability indicator: below 1, a small lasting change
 of any country's burden dies out year by year; above 1, it grows (a spiral through the
-action-reaction channel). ``A`` runs through threat (rivals' spending, in the log model through
-``log``), support (allies' spending) and the compliance with the US demand (an ally below the
-demand responds with ``1 - c`` of its own preference); GDP is held at the state's value, so
-``spending_j = b_j * gdp_j``. Fiscal restraint, caps, floors and the largest yearly change are
-left out (they only slow or stop a movement; "linearised" is about the unconstrained rule), and
-so is burden shifting.
+action-reaction channel, or mutual restraint down to the floors). Runs report it at their *start*
+state under their policies (the schedule of the last year: full US demand, doctrine, credibility):
+is today's region, under these levers, a stable rest point? Anchored runs start at rest, so a
+radius above 1 means they leave the start and do not come back (in the log model the loop gain
+falls as spending rises, so the end state of a spiral can be stable again).
+
+``A`` runs through threat (rivals' spending, in the log model through ``log``), support (allies'
+spending) and the compliance with the US demand (an ally below the demand responds with ``1 - c``
+of its own preference); GDP is held at the state's value, so ``spending_j = b_j * gdp_j``. A
+country held at its floor (or a legislated floor) or at its cap at that state does not move with
+the others: its row of ``J`` is zero (a burden pinned by a bound answers no small change). Fiscal
+restraint, the largest yearly change and burden shifting are left out.
 
 Richardson's two-country case, ``x' = x + k y - a x + g``, ``y' = y + l x - b y + h``, has
 ``J = [[1 - a, k], [l, 1 - b]]`` with eigenvalues ``1 + mu``,
@@ -93,11 +99,25 @@ def _fields(x: dynamics.Inputs, n: int) -> dict[str, tuple[int, ...]]:
     return out
 
 
+BOUND_TOLERANCE = 1e-9
+"""A burden within this of its floor or cap counts as held there."""
+
+
+def pinned(x: dynamics.Inputs, state: dynamics.State, year: int | None = None) -> np.ndarray:
+    """``B + (N,)``: True where a country's burden sits at its floor (or legislated floor) or its cap."""
+    year = x.until if year is None else year
+    lower = np.maximum(x.burden_floor, dynamics.schedule(x, year).floor)
+    return (state.burden <= lower + BOUND_TOLERANCE) | (state.burden >= x.burden_cap - BOUND_TOLERANCE)
+
+
 def year_map(x: dynamics.Inputs, state: dynamics.State, year: int | None = None) -> np.ndarray:
-    """Jacobian of one year of the (unconstrained) decision rule, ``J = I - diag(l) + diag(l) A``, ``B + (N, N)``."""
+    """Jacobian of one year of the decision rule, ``J = I - diag(l) + diag(l) A``, rows of pinned
+    countries zero (see the module docstring); ``B + (N, N)``."""
     a = response_matrix(x, state, year)
     speed = np.broadcast_to(x.speed, a.shape[:-1])[..., :, None]
-    return np.eye(a.shape[-1]) * (1.0 - speed) + speed * a
+    j = np.eye(a.shape[-1]) * (1.0 - speed) + speed * a
+    held = np.broadcast_to(pinned(x, state, year), a.shape[:-1])[..., :, None]
+    return np.where(held, 0.0, j)
 
 
 def spectral_radius(a: np.ndarray) -> np.ndarray:
