@@ -6,8 +6,8 @@ load and work air-gapped (front-end files from the local cache of ``model.viz.of
 The server itself runs with every HTTP(S) proxy variable pointing at the discard port
 (``http://127.0.0.1:9``, loopback exempt through ``no_proxy``), so a request it makes to the
 outside fails, and each test asserts that the server's log gained no error or traceback.
-Screenshots go to ``test-output/viz/``; the Step render time (click -> year and all four charts
-replaced and decoded, timed in the page) is written to ``test-output/viz/step_timing.json``.
+Screenshots go to ``test-output/viz/``. How fast a Step renders is measured by
+``benchmarks/bench_viz.py``, not asserted here (a wall-clock limit fails on a loaded machine).
 
 Needs Debian's Chromium at /usr/bin/chromium (never a Playwright-downloaded browser). Without it
 the tests are skipped, except under CI (``CI=true``), where they fail.
@@ -19,7 +19,6 @@ import json
 import os
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -304,7 +303,7 @@ def test_five_steps_advance_the_year_and_the_data(session):
 
 def test_play_runs_and_pauses(session):
     session.open().wait_for_charts()
-    interval = session.slider("Play Interval (ms)")  # slowest play, so that Pause lands well before 2040
+    interval = session.slider("Pause between years (ms)")  # slowest play, so that Pause lands well before 2040
     interval.focus()
     session.page.keyboard.press("End")
     expect(interval).to_have_attribute("aria-valuenow", "500")
@@ -330,10 +329,10 @@ def test_a_control_and_reset_change_the_run(session):
     before = session.page.locator("img.armsrace-chart-pressure").screenshot()
     burden_before = session.text("regional-burden")
     demand = session.slider("US demand of allies")
-    assert demand.get_attribute("aria-valuenow") == "0.02"
+    assert demand.get_attribute("aria-valuenow") == "2"  # in % of GDP, as the page shows it
     demand.focus()
     session.page.keyboard.press("End")  # the slider's maximum, from the parameter spec
-    expect(demand).to_have_attribute("aria-valuenow", "0.2")
+    expect(demand).to_have_attribute("aria-valuenow", "20")
     session.page.get_by_role("button", name="Reset").click()
     session.page.wait_for_function("() => document.querySelector('.armsrace-year').textContent.trim() === '2024'")
     expect(session.page.locator(".armsrace-run-params")).to_contain_text("US demand of allies 20.0% of GDP")
@@ -353,7 +352,7 @@ def test_switching_scenario_rebuilds_the_model_and_the_controls(session):
     session.page.wait_for_function(
         "() => document.querySelector('.armsrace-dashboard h2').textContent.includes('nato_precedent_5')")
     expect(session.page.locator(".armsrace-year")).to_have_text("2024")
-    expect(session.slider("US demand of allies")).to_have_attribute("aria-valuenow", "0.05")
+    expect(session.slider("US demand of allies")).to_have_attribute("aria-valuenow", "5")
     expect(session.page.locator(".armsrace-run-params")).to_contain_text("US demand of allies 5.0% of GDP")
     session.wait_for_charts()
     session.step(10)
@@ -384,20 +383,86 @@ def test_sessions_have_their_own_models(browser, server, session):
     session.assert_offline()
 
 
-def test_step_renders_in_under_300_ms(session):
-    """Time in the page from clicking Step until the year and all four charts are replaced and decoded."""
+# ---------------------------------------------------------------- state the page must keep
+
+
+def _choose_scenario(session, name: str) -> None:
+    session.page.locator(".armsrace-scenario-select").click()
+    session.page.locator(".v-menu__content .v-list-item", has_text=name).click()
+    expect(session.page.locator(".armsrace-dashboard h2")).to_have_text(f"Scenario: {name}")
+
+
+def _reset(session) -> None:
+    session.page.get_by_role("button", name="Reset").click()
+    session.page.wait_for_function("() => document.querySelector('.armsrace-year').textContent.trim() === '2024'")
+
+
+def test_reset_after_choosing_a_scenario_keeps_it(session):
     session.open().wait_for_charts()
-    session.step(2)  # warm-up
-    times = session.step(10)
-    median = statistics.median(times)
-    p90 = sorted(times)[8]
-    (OUT / "step_timing.json").write_text(json.dumps(
-        {"median_ms": round(median, 1), "p90_ms": round(p90, 1), "steps_ms": [round(t, 1) for t in times],
-         "method": "performance.now() from Step click until .armsrace-year changed and the 4 chart <img> "
-                   "have new, decoded sources (polled each animation frame); 10 steps after 2 warm-up steps"},
-        indent=2))
-    print(f"Step render time: median {median:.0f} ms, p90 {p90:.0f} ms ({len(times)} steps)")
-    assert median < 300
+    _choose_scenario(session, "nato_precedent_5")
+    session.wait_for_charts()
+    session.step(2)
+    _reset(session)
+    expect(session.page.locator(".armsrace-dashboard h2")).to_have_text("Scenario: nato_precedent_5")
+    run = session.page.locator(".armsrace-run-params")
+    expect(run).to_contain_text("US demand of allies 5.0% of GDP")
+    expect(run).to_contain_text("US insistence 1.2")
+    session.assert_offline()
+
+
+def test_a_slider_then_reset_applies_to_the_chosen_scenario(session):
+    session.open().wait_for_charts()
+    _choose_scenario(session, "nato_precedent_5")
+    demand = session.slider("US demand of allies")
+    demand.focus()
+    session.page.keyboard.press("End")  # the maximum, from the parameter spec
+    expect(session.page.locator(".armsrace-control-us_demand")).to_have_text("20.0%")
+    _reset(session)
+    expect(session.page.locator(".armsrace-dashboard h2")).to_have_text("Scenario: nato_precedent_5")
+    run = session.page.locator(".armsrace-run-params")
+    expect(run).to_contain_text("US demand of allies 20.0% of GDP")
+    expect(run).to_contain_text("US insistence 1.2")  # the scenario's, not the baseline's 1
+    session.assert_offline()
+
+
+def test_a_visit_to_the_results_tab_keeps_the_run(session):
+    session.open().wait_for_charts()
+    _choose_scenario(session, "nato_precedent_5")
+    session.wait_for_charts()
+    session.step(3)
+    spending, burden = session.text("regional-spending"), session.text("regional-burden")
+    session.page.get_by_role("tab", name="Results").click()
+    session.page.wait_for_selector("text=Results:")
+    session.page.get_by_role("tab", name="Simulation").click()
+    session.wait_for_charts()
+    assert session.text("year") == "2027"
+    assert (session.text("regional-spending"), session.text("regional-burden")) == (spending, burden)
+    expect(session.page.locator(".armsrace-dashboard h2")).to_have_text("Scenario: nato_precedent_5")
+    expect(session.page.locator(".armsrace-scenario-select")).to_contain_text("nato_precedent_5")
+    session.step(1)  # and the run goes on from 2027
+    assert session.text("year") == "2028"
+    session.assert_offline()
+
+
+def test_a_reload_keeps_the_run_of_the_browser_session(session):
+    """The session cookie survives a reload, so the run does (rebuilt from its seed and steps)."""
+    session.open().wait_for_charts()
+    session.step(3)
+    spending = session.text("regional-spending")
+    session.page.reload()
+    session.wait_for_charts()
+    assert session.text("year") == "2027" and session.text("regional-spending") == spending
+    session.assert_offline()
+
+
+def test_sliders_show_their_value_in_the_pages_units_and_no_raw_mesa_controls(session):
+    session.open().wait_for_charts()
+    page = session.page
+    expect(page.locator(".armsrace-control-us_demand")).to_have_text("2.0%")  # visible without dragging
+    expect(session.slider("US demand of allies")).to_have_attribute("aria-valuenow", "2")  # in %, not 0.02
+    expect(page.locator(".armsrace-control-alliance_credibility")).to_have_text("0.80")
+    for raw in ("Render Interval", "Use Threads", "Time:", "Play Interval (ms)"):
+        assert page.get_by_text(raw).count() == 0 or not page.get_by_text(raw).first.is_visible(), raw
     session.assert_offline()
 
 
