@@ -488,3 +488,73 @@ def test_results_page_shows_result_folders_side_by_side(session, results_root):
     session.wait_for_charts()
     session.assert_offline()
 
+
+
+# ---------------------------------------------------------------- Mesa's own SolaraViz page
+
+
+@pytest.fixture(scope="session")
+def mesa_server(chromium_path, tmp_path_factory):
+    """``solara run tests/apps/mesa_solaraviz.py`` (Mesa's SolaraViz of the model) on a free loopback port."""
+    from model.viz.offline_assets import OFFLINE_ENV, SOLARA_RUN_FLAGS
+
+    port = _free_port()
+    app = Path(__file__).with_name("apps") / "mesa_solaraviz.py"
+    log_path = tmp_path_factory.mktemp("mesa-page") / "server.log"
+    log = open(log_path, "w+")  # noqa: SIM115 (closed below)
+    proc = subprocess.Popen([sys.executable, "-m", "solara", "run", str(app), "--host", "127.0.0.1", "--port",
+                             str(port), "--production", "--no-open", *SOLARA_RUN_FLAGS],
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                            env={**os.environ, **OFFLINE_ENV, **SERVER_ENV})
+    url = f"http://127.0.0.1:{port}/"
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                log.seek(0)
+                pytest.fail(f"solara run exited with {proc.returncode}:\n{log.read()[-3000:]}")
+            try:
+                with opener.open(url, timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("the Mesa page did not answer within 90 s")
+            time.sleep(0.3)
+        yield Server(url, log_path)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        log.close()
+
+
+def test_mesas_own_solaraviz_page_draws_the_model_and_resets_to_the_chosen_scenario(browser, mesa_server):
+    """Mesa's page with make_space_component and make_plot_component of burden_JPN; Reset after a scenario."""
+    s = Session(browser, mesa_server).open()
+    page = s.page
+    try:
+        info = page.locator(".mesa-run-info")
+        expect(info).to_have_text("scenario None · insistence 1 · year 2024")
+        page.wait_for_function("() => document.querySelectorAll('img').length >= 4"
+                               " && [...document.querySelectorAll('img')].every(i => i.complete && i.naturalWidth)")
+        page.get_by_role("button", name="Step").click()
+        expect(info).to_have_text("scenario None · insistence 1 · year 2025")
+        page.locator(".v-select", has_text="Scenario").click()
+        page.locator(".v-menu__content .v-list-item", has_text="nato_precedent_5").click()
+        page.get_by_role("button", name="Reset").click()
+        expect(info).to_have_text("scenario nato_precedent_5 · insistence 1.2 · year 2024")
+        page.get_by_role("button", name="Step").click()
+        expect(info).to_have_text("scenario nato_precedent_5 · insistence 1.2 · year 2025")
+        assert page.get_by_text("error in").count() == 0  # ModelController shows errors as "error in step: ..."
+        page.wait_for_function("() => [...document.querySelectorAll('img')].every(i => i.complete && i.naturalWidth)")
+        s.shot("06-mesa-solaraviz")
+        s.assert_offline()
+    finally:
+        s.close()
