@@ -41,7 +41,9 @@ SERVER_ENV = {"http_proxy": DEAD_PROXY, "https_proxy": DEAD_PROXY, "HTTP_PROXY":
 SERVER_ERRORS = ("Traceback", "Error", "error:", DEAD_PROXY)
 """Log text that means the server failed (a proxy, connection or rendering error)."""
 OUT = Path(__file__).resolve().parents[1] / "test-output" / "viz"
-VIEWPORT = {"width": 1600, "height": 1100}
+VIEWPORT = {"width": 1400, "height": 1000}
+XSS_NAME = "{{ constructor.constructor('window.__xss=document.domain')() }}x"
+"""A result folder name that is a Vue template: rendered as a template, it would run JavaScript."""
 TINY_EXPERIMENT = """\
 [experiment]
 description = "Browser test: two US demands"
@@ -132,6 +134,26 @@ def results_root(tmp_path_factory) -> Path:
         fig.subplots().plot([0, 1, 2], [1, 3, 2])
         fig.suptitle(f"synthetic {stem}")
         fig.savefig(synthetic / "plots" / f"{stem}.png", dpi=60)
+    # a run folder and a comparison folder, as 'armsrace run' and 'armsrace compare' write them
+    run = root / "run-baseline"
+    run.mkdir()
+    for name in ("summary.json", "metadata.json"):
+        (run / name).write_text(json.dumps({"scenario": "baseline", "seed": 0, "escalation": "stable"}))
+    (run / "burden.png").write_bytes((synthetic / "plots" / "fan_chart.png").read_bytes())
+    cmp = root / "compare-x-vs-y"
+    cmp.mkdir()
+    (cmp / "compare.json").write_text(json.dumps({"inputs": [{"label": "x"}, {"label": "y"}]}))
+    (cmp / "fan_difference.png").write_bytes((synthetic / "plots" / "fan_chart.png").read_bytes())
+    # hostile: a folder named as a Vue template, a symlinked folder, a chart linking out of the root
+    hostile = root / XSS_NAME
+    (hostile / "plots").mkdir(parents=True)
+    (hostile / "manifest.json").write_text(json.dumps({"n_runs": 1}))
+    (hostile / "plots" / "fan_chart.png").write_bytes((synthetic / "plots" / "fan_chart.png").read_bytes())
+    outside = root.parent / "outside-results"
+    outside.mkdir(exist_ok=True)
+    (outside / "secret.png").write_bytes((synthetic / "plots" / "fan_chart.png").read_bytes())
+    (hostile / "plots" / "leak.png").symlink_to(outside / "secret.png")
+    (root / "linked").symlink_to(synthetic, target_is_directory=True)
     return root
 
 
@@ -466,28 +488,54 @@ def test_sliders_show_their_value_in_the_pages_units_and_no_raw_mesa_controls(se
     session.assert_offline()
 
 
-def test_results_page_shows_result_folders_side_by_side(session, results_root):
+def test_results_page_shows_one_chart_across_sweeps_runs_and_comparisons(session, results_root):
     session.open("results")
     page = session.page
-    page.wait_for_selector("img.armsrace-result-synthetic")  # first folder by name, selected by default
+    page.wait_for_selector("img.armsrace-result-compare-x-vs-y")  # first folder by name, selected by default
     page.locator(".armsrace-results-select").click()
+    for name in ("synthetic", "tiny", "run-baseline"):
+        expect(page.locator(".v-menu__content .v-list-item", has_text=name).first).to_be_visible()
+    page.locator(".v-menu__content .v-list-item", has_text="synthetic").click()
     page.locator(".v-menu__content .v-list-item", has_text="tiny").click()
     page.keyboard.press("Escape")
+    page.locator(".armsrace-chart-select").click()
+    page.locator(".v-menu__content .v-list-item", has_text="Fan chart").click()
     page.wait_for_selector("img.armsrace-result-tiny", timeout=120_000)  # drawn by write_plots first
     assert (results_root / "tiny" / "plots").is_dir()
-    assert page.locator("img.armsrace-result-tiny").count() >= 2
-    assert page.locator("img.armsrace-result-synthetic").count() == 2
-    fan_row = page.locator(".armsrace-results-row", has_text="Fan chart")
-    assert fan_row.locator("img").count() == 2  # the same chart of both folders, side by side
-    assert page.locator(".armsrace-results-row", has_text="Synthetic only").get_by_text(
-        "(not in this folder)").count() == 1
+    assert page.locator("img.armsrace-result-chart").count() == 2  # one chart type: one image per folder
+    assert page.locator("img.armsrace-result-synthetic").count() == 1
+    assert page.locator(".armsrace-results-row", has_text="compare-x-vs-y").get_by_text(
+        "(this chart is not in this folder)").count() == 1
     page.wait_for_function("() => [...document.querySelectorAll('img.armsrace-result-chart')]"
                            ".every(i => i.complete && i.naturalWidth > 0)")
+    width = page.evaluate("() => document.querySelector('img.armsrace-result-tiny').getBoundingClientRect().width")
+    assert width >= 900  # full width of the page at 1400-1600 px, not a quarter of it
     session.shot("05-results")
     page.get_by_role("tab", name="Simulation").click()
     session.wait_for_charts()
     session.assert_offline()
 
+
+def test_results_page_shows_folder_names_as_text_and_follows_no_symlink(session, results_root):
+    """A folder name that is a Vue template runs nothing; symlinked folders and charts are not listed."""
+    session.open("results")
+    page = session.page
+    page.wait_for_selector("img.armsrace-result-compare-x-vs-y")
+    page.locator(".armsrace-results-select").click()
+    items = page.locator(".v-menu__content .v-list-item")
+    names = [t.strip() for t in items.all_inner_texts()]
+    assert XSS_NAME in names  # listed, as the text it is
+    assert "linked" not in names  # a symlinked folder is not listed
+    items.filter(has_text="constructor").click()
+    page.keyboard.press("Escape")
+    row = page.locator(".armsrace-results-row", has_text="constructor")
+    expect(row.locator(".armsrace-results-folder")).to_have_text(XSS_NAME)
+    page.wait_for_function("() => document.querySelectorAll('img.armsrace-result-chart').length >= 1")
+    assert page.evaluate("() => window.__xss") is None  # no template was evaluated
+    page.locator(".armsrace-chart-select").click()
+    charts = [t.strip() for t in page.locator(".v-menu__content .v-list-item").all_inner_texts()]
+    assert "Leak" not in charts and "Fan chart" in charts  # a symlinked chart is never offered
+    session.assert_offline()
 
 
 # ---------------------------------------------------------------- Mesa's own SolaraViz page

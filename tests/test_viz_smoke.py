@@ -225,6 +225,33 @@ def _result_folder(root, name, charts=("b_chart", "a_chart")):
     return folder
 
 
+def test_results_list_sweeps_runs_and_comparisons_but_no_symlinks(tmp_path):
+    sweep = _result_folder(tmp_path, "sweep_a")
+    run, cmp = tmp_path / "run-baseline", tmp_path / "compare-a-vs-b"
+    run.mkdir()
+    for name in ("summary.json", "metadata.json"):
+        (run / name).write_text(json.dumps({"scenario": "baseline", "seed": 0, "escalation": "stable"}))
+    Image.new("RGB", (20, 10)).save(run / "burden.png")
+    cmp.mkdir()
+    (cmp / "compare.json").write_text(json.dumps({"inputs": [{"label": "a"}, {"label": "b"}]}))
+    Image.new("RGB", (20, 10)).save(cmp / "fan_difference.png")
+    outside = tmp_path.parent / f"{tmp_path.name}-outside"
+    outside.mkdir()
+    Image.new("RGB", (20, 10)).save(outside / "secret.png")
+    (sweep / "plots" / "leak.png").symlink_to(outside / "secret.png")  # a chart pointing out of results/
+    (tmp_path / "linked").symlink_to(sweep, target_is_directory=True)  # a folder that is a symlink
+    assert pages_results.folders_with_kinds(tmp_path) == [(cmp, "comparison"), (run, "run"), (sweep, "sweep")]
+    assert [p.name for p in pages_results.chart_files(sweep, "sweep", tmp_path)] == ["a_chart.png", "b_chart.png"]
+    assert [p.name for p in pages_results.chart_files(run, "run", tmp_path)] == ["burden.png"]
+    assert pages_results.describe(run, "run") == "run of scenario baseline (seed 0): stable"
+    assert pages_results.describe(cmp, "comparison") == "comparison of a vs b"
+    from model.batch import store
+    from model.errors import OutputError
+
+    with pytest.raises(OutputError):
+        store.read_chart(sweep / "plots" / "leak.png", tmp_path)
+
+
 def test_result_folders_and_their_charts(tmp_path, monkeypatch):
     a = _result_folder(tmp_path, "sweep_a")
     (tmp_path / "no_manifest" / "plots").mkdir(parents=True)
@@ -246,7 +273,8 @@ def test_results_page_shows_the_selected_folders_charts(tmp_path, monkeypatch):
             if _images(rc, "armsrace-result-sweep_a"):
                 break
             time.sleep(0.05)
-        assert len(_images(rc, "armsrace-result-chart")) == 2
+        assert len(_images(rc, "armsrace-result-chart")) == 1  # one chart type at a time
+        assert rc.find(v.Select, label="Chart shown").widget.items == ["A chart", "B chart"]
     finally:
         rc.close()
 
