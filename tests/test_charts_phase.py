@@ -37,6 +37,18 @@ def test_phase_diagram_share_per_cell_matches_the_runs(folders):
     assert any("% of runs" in ax.get_ylabel() for ax in fig.axes)  # the colour bar says what and in which unit
 
 
+def test_phase_cells_are_written_as_counts_of_runs(folders):
+    res = load_results(folders["grid2d"])
+    runs = res.runs.assign(spiral=res.runs["escalation"] == "spiral")
+    cells = runs.groupby(["us_demand", "alliance_credibility"])["spiral"].agg(["sum", "size"])
+    for outcome in ("escalation", "spiral_share"):
+        fig = phase_diagram(res, x="us_demand", y="alliance_credibility", outcome=outcome)
+        texts = sorted(t.get_text() for t in fig.axes[0].texts)
+        expected = sorted(f"{k}/{n}" for k, n in cells.to_numpy() if k or outcome == "spiral_share")
+        assert texts == expected and all("%" not in t for t in texts)  # "3/8", never "38"
+        assert "runs in the cell" in fig._suptitle.get_text().replace("\n", " ")
+
+
 def test_phase_diagram_growth_on_lhs_pools_the_other_parameters_and_says_so(folders):
     res = load_results(folders["lhs"])
     fig = phase_diagram(res, outcome="regional_spending_growth")

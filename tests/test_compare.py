@@ -15,10 +15,17 @@ import pytest
 from fixtures_results import assert_valid_image, grid_points, write_grid, write_lhs, write_result, write_sobol
 from scipy import stats
 
-from model.analysis.compare import difference_table, mean_interval
+from model.analysis.compare import (
+    cell_differences,
+    difference_table,
+    mean_interval,
+    paired_path_quantiles,
+    pairing,
+    welch_interval,
+)
 from model.batch.store import load_results
 from model.batch.sweep import run_sweep
-from model.charts.compare import compare, default_out, differences, markdown_table
+from model.charts.compare import compare, default_out, differences, markdown_table, phase_difference
 from model.cli import main
 from model.errors import ParameterError
 
@@ -163,19 +170,21 @@ def test_compare_writes_tables_charts_and_provenance(folders, tmp_path):
     out = tmp_path / "out"
     result = compare([folders["low"], folders["high"]], out, formats=("png", "svg"))
     names = {p.name for p in result.paths}
-    assert {"differences.csv", "differences.md", "compare.json", "fan_chart.png", "outcome_distributions.svg",
+    # the grids share no cell (other us_demand values): phase diagrams side by side, not differences
+    assert {"differences.csv", "differences.md", "compare.json", "fan_difference.png", "outcome_distributions.svg",
             "phase_escalation.png", "phase_regional_spending_growth.png"} <= names
     for p in result.paths:
         assert p.exists()
         if p.suffix in (".png", ".svg"):
             assert_valid_image(p)
-    csv = pd.read_csv(out / "differences.csv", dtype={"diff_note": str, "unfinished": str})
-    csv[["diff_note", "unfinished"]] = csv[["diff_note", "unfinished"]].fillna("")  # "" is written as an empty cell
+    text_cols = ["diff_method", "diff_note", "unfinished"]
+    csv = pd.read_csv(out / "differences.csv", dtype=dict.fromkeys(text_cols, str))
+    csv[text_cols] = csv[text_cols].fillna("")  # "" is written as an empty cell
     assert set(csv["experiment"]) == {"low", "high"}
     pd.testing.assert_frame_equal(csv, result.table, check_dtype=False)
     md = (out / "differences.md").read_text()
     assert md.startswith("# Comparison: low vs high")
-    assert "| high − low |" in md.splitlines()[-len(csv["outcome"].unique()) - 2]
+    assert "| high − low (Welch) |" in md.splitlines()[-len(csv["outcome"].unique()) - 2]  # seeds differ
     growth = result.table.set_index(["outcome", "experiment"]).loc[("regional_spending_growth", "high")]
     assert f"{growth['mean']:.1f}" in md
     meta = json.loads((out / "compare.json").read_text())
@@ -188,7 +197,7 @@ def test_compare_overlays_only_what_the_results_share(folders, tmp_path):
     # parameters; both start with the same two, so their phase diagrams go side by side.
     result = compare([folders["grid3"], folders["lhs"]], tmp_path / "o1", formats="png")
     names = {p.name for p in result.paths}
-    assert "phase_escalation.png" in names and "fan_chart.png" in names
+    assert "phase_escalation.png" in names and "fan_chart.png" in names  # not both grids: side by side
     md = (tmp_path / "o1" / "differences.md").read_text()
     assert "different parameters or designs" in md
     one = write_result(tmp_path / "one", "grid", grid_points({"threat_scale": [0.5, 1.0, 2.0]}), 2, agents=False)
@@ -276,7 +285,8 @@ def test_end_to_end_compare_of_two_real_sweeps(tmp_path):
         (b["final_burden_jpn"].mean() - a["final_burden_jpn"].mean()) * 100)
     assert t.loc[("final_burden_jpn", "us_demand_3_5"), "diff_vs_first"] > 0  # a higher US demand
     assert_valid_image(tmp_path / "cmp" / "response_escalation.png")
-    assert_valid_image(tmp_path / "cmp" / "fan_chart.png")
+    assert_valid_image(tmp_path / "cmp" / "fan_difference.png")
+    assert set(t["diff_method"]) == {"", "paired"}  # same experiment on two bases: the runs share seeds
 
 
 def test_the_analysis_computes_in_model_units_and_the_chart_module_shows_percent(folders):
@@ -290,3 +300,75 @@ def test_the_analysis_computes_in_model_units_and_the_chart_module_shows_percent
             np.testing.assert_allclose(shown.loc[(outcome, "high"), col], raw.loc[(outcome, "high"), col] * scale,
                                        rtol=1e-12)
     assert raw.loc[("final_burden_jpn", "high"), "mean"] == pytest.approx(b.runs["final_burden_jpn"].mean())
+
+
+# --- paired differences (sweeps that share seeds) ----------------------------------------------------
+
+@pytest.fixture(scope="module")
+def paired(tmp_path_factory) -> tuple[Path, Path]:
+    """The same design and seeds on two bases: run i of A and run i of B see the same shocks."""
+    root = tmp_path_factory.mktemp("paired")
+    a = write_result(root / "a", "grid", grid_points(POINTS), 4, seed=7)
+
+    def shift(values: dict) -> None:  # B: the same runs, burdens and growth raised, plus run-level noise
+        rng = np.random.default_rng(3)
+        for col in [c for c in values if c.startswith("final_burden_")] + ["regional_spending_growth"]:
+            values[col] = values[col] + 0.01 + rng.normal(0, 0.0002, len(values[col]))
+
+    b = write_result(root / "b", "grid", grid_points(POINTS), 4, seed=7, base_scenario="us_demand_3_5",
+                     outcome_hook=shift)
+    return a, b
+
+
+def test_paired_interval_matches_a_hand_computation(paired):
+    a, b = (load_results(p) for p in paired)
+    assert pairing(a, b) is not None
+    table = difference_table([a, b]).set_index(["outcome", "experiment"])
+    row = table.loc[("final_burden_jpn", "b")]
+    assert row["diff_method"] == "paired"
+    # by hand: differences run by run, averaged within each replicate, t-interval over the 4 replicates
+    d = b.runs["final_burden_jpn"].to_numpy() - a.runs["final_burden_jpn"].to_numpy()
+    per_rep = pd.Series(d).groupby(a.runs["replicate"].to_numpy()).mean()
+    half = stats.t.ppf(0.975, 3) * per_rep.std(ddof=1) / 2
+    assert row["diff_vs_first"] == pytest.approx(per_rep.mean(), rel=1e-12)
+    assert (row["diff_low"], row["diff_high"]) == pytest.approx((per_rep.mean() - half, per_rep.mean() + half),
+                                                                rel=1e-12)
+    # narrower than treating the sweeps as independent (the shared part of each run cancels)
+    welch = welch_interval(mean_interval(a.runs["final_burden_jpn"], a.runs["replicate"]),
+                           mean_interval(b.runs["final_burden_jpn"], b.runs["replicate"]))
+    assert row["diff_high"] - row["diff_low"] < (welch[2] - welch[1]) / 1.5
+
+
+def test_sweeps_with_other_seeds_are_not_paired(folders, paired):
+    low, a = load_results(folders["low"]), load_results(paired[0])
+    assert pairing(low, a) is None
+    assert set(difference_table([low, a])["diff_method"]) == {"", "Welch"}
+
+
+def test_compare_of_paired_grids_draws_difference_maps(paired, tmp_path):
+    result = compare(list(paired), tmp_path / "o", formats="png")
+    names = {p.name for p in result.paths}
+    assert {"fan_difference.png", "phase_difference_spiral_share.png",
+            "phase_difference_regional_spending_growth.png"} <= names
+    assert not any(n.startswith("phase_escalation") for n in names)
+    md = (tmp_path / "o" / "differences.md").read_text()
+    assert "| b − a (paired) |" in md
+
+
+def test_paired_fan_and_cell_differences(paired):
+    a, b = (load_results(p) for p in paired)
+    q, is_paired = paired_path_quantiles(a, b, ["JPN"])
+    assert is_paired and set(q["country"]) == {"JPN"}
+    last = q[q["year"] == q["year"].max()].iloc[0]
+    assert last["q05"] <= last["q50"] <= last["q95"] and last["ci_low"] <= last["mean"] <= last["ci_high"]
+    cells = cell_differences(a, b, "us_demand", "alliance_credibility", "regional_spending_growth")
+    assert len(cells) == 6 and cells["paired"].all()
+    one = cells[(cells["us_demand"] == 0.02) & (cells["alliance_credibility"] == 0.4)].iloc[0]
+    mask = (a.runs["us_demand"] == 0.02) & (a.runs["alliance_credibility"] == 0.4)
+    expected = (b.runs.loc[mask, "regional_spending_growth"] - a.runs.loc[mask, "regional_spending_growth"]).mean()
+    assert one["diff"] == pytest.approx(expected, rel=1e-12)
+    fig = phase_difference([a, b], ["a", "b"], "us_demand", "alliance_credibility", "spiral_share")
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert len(texts) == 6 and all("/" in t for t in texts)  # counts of runs, "+1/4"
+    norm = fig.axes[0].collections[0].norm
+    assert norm.vcenter == 0 and norm.vmin == -norm.vmax  # diverging, centred on 0

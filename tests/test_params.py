@@ -99,6 +99,9 @@ def test_keyword_construction_reaches_the_model():
     assert m.params["us_demand"] == 0.035
     assert [a.iso for a in m.countries] == ["USA", "JPN", "CHN"]
     assert m.inputs.speed[1] == 0.1
-    assert sorted(m.space.G.nodes) == ["CHN", "JPN", "USA"]
-    assert m.space.G.edges["JPN", "CHN"]["hostility"] == m.params["hostility_jpn_chn"]
-    assert m.space.G.edges["USA", "JPN"]["alliance"] == 1.0
+    g = m.space.G
+    assert list(g.nodes) == [0, 1, 2] and [g.nodes[n]["iso"] for n in g.nodes] == ["USA", "JPN", "CHN"]
+    assert g.edges[1, 2]["hostility_JPN"] == m.params["hostility_jpn_chn"]  # China's threat to Japan
+    assert g.edges[2, 1]["hostility_CHN"] == m.params["hostility_chn_jpn"]
+    assert g.edges[1, 2]["hostility"] == max(m.params["hostility_jpn_chn"], m.params["hostility_chn_jpn"])
+    assert g.edges[0, 1]["alliance"] == 1.0

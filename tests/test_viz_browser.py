@@ -6,8 +6,8 @@ load and work air-gapped (front-end files from the local cache of ``model.viz.of
 The server itself runs with every HTTP(S) proxy variable pointing at the discard port
 (``http://127.0.0.1:9``, loopback exempt through ``no_proxy``), so a request it makes to the
 outside fails, and each test asserts that the server's log gained no error or traceback.
-Screenshots go to ``test-output/viz/``; the Step render time (click -> year and all four charts
-replaced and decoded, timed in the page) is written to ``test-output/viz/step_timing.json``.
+Screenshots go to ``test-output/viz/``. How fast a Step renders is measured by
+``benchmarks/bench_viz.py``, not asserted here (a wall-clock limit fails on a loaded machine).
 
 Needs Debian's Chromium at /usr/bin/chromium (never a Playwright-downloaded browser). Without it
 the tests are skipped, except under CI (``CI=true``), where they fail.
@@ -19,7 +19,6 @@ import json
 import os
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -42,7 +41,9 @@ SERVER_ENV = {"http_proxy": DEAD_PROXY, "https_proxy": DEAD_PROXY, "HTTP_PROXY":
 SERVER_ERRORS = ("Traceback", "Error", "error:", DEAD_PROXY)
 """Log text that means the server failed (a proxy, connection or rendering error)."""
 OUT = Path(__file__).resolve().parents[1] / "test-output" / "viz"
-VIEWPORT = {"width": 1600, "height": 1100}
+VIEWPORT = {"width": 1400, "height": 1000}
+XSS_NAME = "{{ constructor.constructor('window.__xss=document.domain')() }}x"
+"""A result folder name that is a Vue template: rendered as a template, it would run JavaScript."""
 TINY_EXPERIMENT = """\
 [experiment]
 description = "Browser test: two US demands"
@@ -133,6 +134,26 @@ def results_root(tmp_path_factory) -> Path:
         fig.subplots().plot([0, 1, 2], [1, 3, 2])
         fig.suptitle(f"synthetic {stem}")
         fig.savefig(synthetic / "plots" / f"{stem}.png", dpi=60)
+    # a run folder and a comparison folder, as 'armsrace run' and 'armsrace compare' write them
+    run = root / "run-baseline"
+    run.mkdir()
+    for name in ("summary.json", "metadata.json"):
+        (run / name).write_text(json.dumps({"scenario": "baseline", "seed": 0, "escalation": "stable"}))
+    (run / "burden.png").write_bytes((synthetic / "plots" / "fan_chart.png").read_bytes())
+    cmp = root / "compare-x-vs-y"
+    cmp.mkdir()
+    (cmp / "compare.json").write_text(json.dumps({"inputs": [{"label": "x"}, {"label": "y"}]}))
+    (cmp / "fan_difference.png").write_bytes((synthetic / "plots" / "fan_chart.png").read_bytes())
+    # hostile: a folder named as a Vue template, a symlinked folder, a chart linking out of the root
+    hostile = root / XSS_NAME
+    (hostile / "plots").mkdir(parents=True)
+    (hostile / "manifest.json").write_text(json.dumps({"n_runs": 1}))
+    (hostile / "plots" / "fan_chart.png").write_bytes((synthetic / "plots" / "fan_chart.png").read_bytes())
+    outside = root.parent / "outside-results"
+    outside.mkdir(exist_ok=True)
+    (outside / "secret.png").write_bytes((synthetic / "plots" / "fan_chart.png").read_bytes())
+    (hostile / "plots" / "leak.png").symlink_to(outside / "secret.png")
+    (root / "linked").symlink_to(synthetic, target_is_directory=True)
     return root
 
 
@@ -304,7 +325,7 @@ def test_five_steps_advance_the_year_and_the_data(session):
 
 def test_play_runs_and_pauses(session):
     session.open().wait_for_charts()
-    interval = session.slider("Play Interval (ms)")  # slowest play, so that Pause lands well before 2040
+    interval = session.slider("Pause between years (ms)")  # slowest play, so that Pause lands well before 2040
     interval.focus()
     session.page.keyboard.press("End")
     expect(interval).to_have_attribute("aria-valuenow", "500")
@@ -330,10 +351,10 @@ def test_a_control_and_reset_change_the_run(session):
     before = session.page.locator("img.armsrace-chart-pressure").screenshot()
     burden_before = session.text("regional-burden")
     demand = session.slider("US demand of allies")
-    assert demand.get_attribute("aria-valuenow") == "0.02"
+    assert demand.get_attribute("aria-valuenow") == "2"  # in % of GDP, as the page shows it
     demand.focus()
     session.page.keyboard.press("End")  # the slider's maximum, from the parameter spec
-    expect(demand).to_have_attribute("aria-valuenow", "0.2")
+    expect(demand).to_have_attribute("aria-valuenow", "20")
     session.page.get_by_role("button", name="Reset").click()
     session.page.wait_for_function("() => document.querySelector('.armsrace-year').textContent.trim() === '2024'")
     expect(session.page.locator(".armsrace-run-params")).to_contain_text("US demand of allies 20.0% of GDP")
@@ -353,7 +374,7 @@ def test_switching_scenario_rebuilds_the_model_and_the_controls(session):
     session.page.wait_for_function(
         "() => document.querySelector('.armsrace-dashboard h2').textContent.includes('nato_precedent_5')")
     expect(session.page.locator(".armsrace-year")).to_have_text("2024")
-    expect(session.slider("US demand of allies")).to_have_attribute("aria-valuenow", "0.05")
+    expect(session.slider("US demand of allies")).to_have_attribute("aria-valuenow", "5")
     expect(session.page.locator(".armsrace-run-params")).to_contain_text("US demand of allies 5.0% of GDP")
     session.wait_for_charts()
     session.step(10)
@@ -384,42 +405,209 @@ def test_sessions_have_their_own_models(browser, server, session):
     session.assert_offline()
 
 
-def test_step_renders_in_under_300_ms(session):
-    """Time in the page from clicking Step until the year and all four charts are replaced and decoded."""
+# ---------------------------------------------------------------- state the page must keep
+
+
+def _choose_scenario(session, name: str) -> None:
+    session.page.locator(".armsrace-scenario-select").click()
+    session.page.locator(".v-menu__content .v-list-item", has_text=name).click()
+    expect(session.page.locator(".armsrace-dashboard h2")).to_have_text(f"Scenario: {name}")
+
+
+def _reset(session) -> None:
+    session.page.get_by_role("button", name="Reset").click()
+    session.page.wait_for_function("() => document.querySelector('.armsrace-year').textContent.trim() === '2024'")
+
+
+def test_reset_after_choosing_a_scenario_keeps_it(session):
     session.open().wait_for_charts()
-    session.step(2)  # warm-up
-    times = session.step(10)
-    median = statistics.median(times)
-    p90 = sorted(times)[8]
-    (OUT / "step_timing.json").write_text(json.dumps(
-        {"median_ms": round(median, 1), "p90_ms": round(p90, 1), "steps_ms": [round(t, 1) for t in times],
-         "method": "performance.now() from Step click until .armsrace-year changed and the 4 chart <img> "
-                   "have new, decoded sources (polled each animation frame); 10 steps after 2 warm-up steps"},
-        indent=2))
-    print(f"Step render time: median {median:.0f} ms, p90 {p90:.0f} ms ({len(times)} steps)")
-    assert median < 300
+    _choose_scenario(session, "nato_precedent_5")
+    session.wait_for_charts()
+    session.step(2)
+    _reset(session)
+    expect(session.page.locator(".armsrace-dashboard h2")).to_have_text("Scenario: nato_precedent_5")
+    run = session.page.locator(".armsrace-run-params")
+    expect(run).to_contain_text("US demand of allies 5.0% of GDP")
+    expect(run).to_contain_text("US insistence 1.2")
     session.assert_offline()
 
 
-def test_results_page_shows_result_folders_side_by_side(session, results_root):
+def test_a_slider_then_reset_applies_to_the_chosen_scenario(session):
+    session.open().wait_for_charts()
+    _choose_scenario(session, "nato_precedent_5")
+    demand = session.slider("US demand of allies")
+    demand.focus()
+    session.page.keyboard.press("End")  # the maximum, from the parameter spec
+    expect(session.page.locator(".armsrace-control-us_demand")).to_have_text("20.0%")
+    _reset(session)
+    expect(session.page.locator(".armsrace-dashboard h2")).to_have_text("Scenario: nato_precedent_5")
+    run = session.page.locator(".armsrace-run-params")
+    expect(run).to_contain_text("US demand of allies 20.0% of GDP")
+    expect(run).to_contain_text("US insistence 1.2")  # the scenario's, not the baseline's 1
+    session.assert_offline()
+
+
+def test_a_visit_to_the_results_tab_keeps_the_run(session):
+    session.open().wait_for_charts()
+    _choose_scenario(session, "nato_precedent_5")
+    session.wait_for_charts()
+    session.step(3)
+    spending, burden = session.text("regional-spending"), session.text("regional-burden")
+    session.page.get_by_role("tab", name="Results").click()
+    session.page.wait_for_selector("text=Results:")
+    session.page.get_by_role("tab", name="Simulation").click()
+    session.wait_for_charts()
+    assert session.text("year") == "2027"
+    assert (session.text("regional-spending"), session.text("regional-burden")) == (spending, burden)
+    expect(session.page.locator(".armsrace-dashboard h2")).to_have_text("Scenario: nato_precedent_5")
+    expect(session.page.locator(".armsrace-scenario-select")).to_contain_text("nato_precedent_5")
+    session.step(1)  # and the run goes on from 2027
+    assert session.text("year") == "2028"
+    session.assert_offline()
+
+
+def test_a_reload_keeps_the_run_of_the_browser_session(session):
+    """The session cookie survives a reload, so the run does (rebuilt from its seed and steps)."""
+    session.open().wait_for_charts()
+    session.step(3)
+    spending = session.text("regional-spending")
+    session.page.reload()
+    session.wait_for_charts()
+    assert session.text("year") == "2027" and session.text("regional-spending") == spending
+    session.assert_offline()
+
+
+def test_sliders_show_their_value_in_the_pages_units_and_no_raw_mesa_controls(session):
+    session.open().wait_for_charts()
+    page = session.page
+    expect(page.locator(".armsrace-control-us_demand")).to_have_text("2.0%")  # visible without dragging
+    expect(session.slider("US demand of allies")).to_have_attribute("aria-valuenow", "2")  # in %, not 0.02
+    expect(page.locator(".armsrace-control-alliance_credibility")).to_have_text("0.80")
+    for raw in ("Render Interval", "Use Threads", "Time:", "Play Interval (ms)"):
+        assert page.get_by_text(raw).count() == 0 or not page.get_by_text(raw).first.is_visible(), raw
+    session.assert_offline()
+
+
+def test_results_page_shows_one_chart_across_sweeps_runs_and_comparisons(session, results_root):
     session.open("results")
     page = session.page
-    page.wait_for_selector("img.armsrace-result-synthetic")  # first folder by name, selected by default
+    page.wait_for_selector("img.armsrace-result-compare-x-vs-y")  # first folder by name, selected by default
     page.locator(".armsrace-results-select").click()
+    for name in ("synthetic", "tiny", "run-baseline"):
+        expect(page.locator(".v-menu__content .v-list-item", has_text=name).first).to_be_visible()
+    page.locator(".v-menu__content .v-list-item", has_text="synthetic").click()
     page.locator(".v-menu__content .v-list-item", has_text="tiny").click()
     page.keyboard.press("Escape")
+    expect(page.locator(".menuable__content__active")).to_have_count(0)  # the folder menu has closed
     page.wait_for_selector("img.armsrace-result-tiny", timeout=120_000)  # drawn by write_plots first
     assert (results_root / "tiny" / "plots").is_dir()
-    assert page.locator("img.armsrace-result-tiny").count() >= 2
-    assert page.locator("img.armsrace-result-synthetic").count() == 2
-    fan_row = page.locator(".armsrace-results-row", has_text="Fan chart")
-    assert fan_row.locator("img").count() == 2  # the same chart of both folders, side by side
-    assert page.locator(".armsrace-results-row", has_text="Synthetic only").get_by_text(
-        "(not in this folder)").count() == 1
+    expect(page.locator(".armsrace-results-loading")).to_have_count(0)  # the chart list is final
+    page.locator(".armsrace-chart-select").click()
+    fan = page.locator(".menuable__content__active .v-list-item", has_text="Fan chart")
+    expect(fan).to_be_visible()
+    fan.click()
+    page.wait_for_selector("img.armsrace-result-synthetic")
+    expect(page.locator("img.armsrace-result-chart")).to_have_count(2)  # one chart type: one image per folder
+    assert page.locator("img.armsrace-result-synthetic").count() == 1
+    assert page.locator(".armsrace-results-row", has_text="compare-x-vs-y").get_by_text(
+        "(this chart is not in this folder)").count() == 1
     page.wait_for_function("() => [...document.querySelectorAll('img.armsrace-result-chart')]"
                            ".every(i => i.complete && i.naturalWidth > 0)")
+    width = page.evaluate("() => document.querySelector('img.armsrace-result-tiny').getBoundingClientRect().width")
+    assert width >= 900  # full width of the page at 1400-1600 px, not a quarter of it
     session.shot("05-results")
     page.get_by_role("tab", name="Simulation").click()
     session.wait_for_charts()
     session.assert_offline()
 
+
+def test_results_page_shows_folder_names_as_text_and_follows_no_symlink(session, results_root):
+    """A folder name that is a Vue template runs nothing; symlinked folders and charts are not listed."""
+    session.open("results")
+    page = session.page
+    page.wait_for_selector("img.armsrace-result-compare-x-vs-y")
+    page.locator(".armsrace-results-select").click()
+    items = page.locator(".v-menu__content .v-list-item")
+    names = [t.strip() for t in items.all_inner_texts()]
+    assert XSS_NAME in names  # listed, as the text it is
+    assert "linked" not in names  # a symlinked folder is not listed
+    items.filter(has_text="constructor").click()
+    page.keyboard.press("Escape")
+    row = page.locator(".armsrace-results-row", has_text="constructor")
+    expect(row.locator(".armsrace-results-folder")).to_have_text(XSS_NAME)
+    page.wait_for_function("() => document.querySelectorAll('img.armsrace-result-chart').length >= 1")
+    assert page.evaluate("() => window.__xss") is None  # no template was evaluated
+    page.locator(".armsrace-chart-select").click()
+    charts = [t.strip() for t in page.locator(".v-menu__content .v-list-item").all_inner_texts()]
+    assert "Leak" not in charts and "Fan chart" in charts  # a symlinked chart is never offered
+    session.assert_offline()
+
+
+# ---------------------------------------------------------------- Mesa's own SolaraViz page
+
+
+@pytest.fixture(scope="session")
+def mesa_server(chromium_path, tmp_path_factory):
+    """``solara run tests/apps/mesa_solaraviz.py`` (Mesa's SolaraViz of the model) on a free loopback port."""
+    from model.viz.offline_assets import OFFLINE_ENV, SOLARA_RUN_FLAGS
+
+    port = _free_port()
+    app = Path(__file__).with_name("apps") / "mesa_solaraviz.py"
+    log_path = tmp_path_factory.mktemp("mesa-page") / "server.log"
+    log = open(log_path, "w+")  # noqa: SIM115 (closed below)
+    proc = subprocess.Popen([sys.executable, "-m", "solara", "run", str(app), "--host", "127.0.0.1", "--port",
+                             str(port), "--production", "--no-open", *SOLARA_RUN_FLAGS],
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                            env={**os.environ, **OFFLINE_ENV, **SERVER_ENV})
+    url = f"http://127.0.0.1:{port}/"
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                log.seek(0)
+                pytest.fail(f"solara run exited with {proc.returncode}:\n{log.read()[-3000:]}")
+            try:
+                with opener.open(url, timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("the Mesa page did not answer within 90 s")
+            time.sleep(0.3)
+        yield Server(url, log_path)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        log.close()
+
+
+def test_mesas_own_solaraviz_page_draws_the_model_and_resets_to_the_chosen_scenario(browser, mesa_server):
+    """Mesa's page with make_space_component and make_plot_component of burden_JPN; Reset after a scenario."""
+    s = Session(browser, mesa_server).open()
+    page = s.page
+    try:
+        info = page.locator(".mesa-run-info")
+        expect(info).to_have_text("scenario None · insistence 1 · year 2024")
+        page.wait_for_function("() => document.querySelectorAll('img').length >= 4"
+                               " && [...document.querySelectorAll('img')].every(i => i.complete && i.naturalWidth)")
+        page.get_by_role("button", name="Step").click()
+        expect(info).to_have_text("scenario None · insistence 1 · year 2025")
+        page.locator(".v-select", has_text="Scenario").click()
+        page.locator(".v-menu__content .v-list-item", has_text="nato_precedent_5").click()
+        page.get_by_role("button", name="Reset").click()
+        expect(info).to_have_text("scenario nato_precedent_5 · insistence 1.2 · year 2024")
+        page.get_by_role("button", name="Step").click()
+        expect(info).to_have_text("scenario nato_precedent_5 · insistence 1.2 · year 2025")
+        assert page.get_by_text("error in").count() == 0  # ModelController shows errors as "error in step: ..."
+        page.wait_for_function("() => [...document.querySelectorAll('img')].every(i => i.complete && i.naturalWidth)")
+        s.shot("06-mesa-solaraviz")
+        s.assert_offline()
+    finally:
+        s.close()

@@ -16,37 +16,40 @@ import numpy as np
 import pytest
 import solara
 from mesa.experimental.scenarios import Scenario as MesaScenario
-from mesa.visualization import Slider
 from PIL import Image
 
 from model.errors import ParameterError
 from model.sim.model import ArmsRaceModel
 from model.sim.params import specs
-from model.viz import app, controls, pages_results
+from model.viz import app, controls, pages_results, state
 from model.viz.charts import CHARTS, NetworkChart, _nice_top
 
 # ---------------------------------------------------------------- controls
 
 
-def test_every_control_takes_its_bounds_from_the_parameter_specs():
-    params = controls.model_params("baseline")
-    assert params["scenario_name"] == "baseline"
+def test_every_control_takes_its_bounds_from_the_parameter_specs_in_the_pages_units():
     for name in controls.MAIN_PARAMETERS:
-        spec, ctl = specs()[name], params[name]
+        spec, ctl = specs()[name], controls.control(name)
         if spec.kind == "bool":
-            assert ctl["type"] == "Checkbox"
+            assert ctl.kind == "bool"
             continue
-        assert isinstance(ctl, Slider)
-        assert (ctl.min, ctl.max) == (spec.low, spec.high), name
-        assert spec.low <= ctl.value <= spec.high
-        assert 100 <= (spec.high - spec.low) / ctl.step <= 1000
-    assert params["seed"]["type"] == "InputText"
+        scale = 100 if spec.unit == "share of GDP" else 1
+        assert (ctl.low, ctl.high, ctl.scale) == (spec.low * scale, spec.high * scale, scale), name
+        assert 100 <= (ctl.high - ctl.low) / ctl.step <= 1000
+    demand = controls.control("us_demand")
+    assert demand.label == "US demand of allies (% of GDP)" and demand.shown(0.035) == 3.5
+    assert demand.stored(3.5) == 0.035 and demand.text(0.035) == "3.5%"
+    assert controls.control("alliance_credibility").text(0.8) == "0.80"
+    assert controls.control("counterattack").text(True) == "yes"
 
 
 def test_controls_start_at_the_chosen_scenarios_values():
-    params = controls.model_params("nato_precedent_5")
-    assert params["us_demand"].value == 0.05 and params["us_insistence"].value == 1.2
-    assert controls.model_params("counterattack_codified")["counterattack"]["value"] is True
+    values = controls.page_controls("nato_precedent_5", seed=4)
+    assert values["scenario_name"] == "nato_precedent_5" and values["seed"] == "4"
+    assert values["us_demand"] == 0.05 and values["us_insistence"] == 1.2
+    assert controls.page_controls("counterattack_codified")["counterattack"] is True
+    m = controls.PageModel(**values)  # what Reset builds
+    assert m.scenario_file.name == "nato_precedent_5" and m.seed == 4 and m.params["us_insistence"] == 1.2
 
 
 def test_scenario_model_is_the_scenario_with_overrides_and_seed():
@@ -142,7 +145,15 @@ def _images(rc, cls: str) -> list:
     return [w for w in rc.find(ipywidgets.Image).widgets if cls in w._dom_classes]
 
 
-def test_page_renders_steps_and_uses_spec_bounds_without_a_browser():
+@pytest.fixture
+def fresh_page():
+    """The page's state (kernel-scoped; one global scope outside a server) starts afresh."""
+    state.forget()
+    yield
+    state.forget()
+
+
+def test_page_renders_steps_and_uses_spec_bounds_without_a_browser(fresh_page):
     box, rc = solara.render(solara.AppLayout(children=[app.SimulationPage()]), handle_error=False)
     try:
         assert _texts(rc, "year") == ["2024"]
@@ -160,13 +171,39 @@ def test_page_renders_steps_and_uses_spec_bounds_without_a_browser():
         assert _texts(rc, "year") == ["2040"] and step.disabled
         assert "end of horizon" in rc.find(v.Html, class_="armsrace-detail").widgets[0].children[0]
         sliders = {w.label: w for w in rc.find(v.Slider).widgets}
-        for name, label in controls.MAIN_PARAMETERS.items():
-            spec = specs()[name]
-            if spec.kind == "float":
-                widget = sliders[f"{label} [{spec.unit}]" if spec.unit else label]
-                assert (widget.min, widget.max) == (spec.low, spec.high)
+        for name in controls.MAIN_PARAMETERS:
+            ctl = controls.control(name)
+            if ctl.kind == "float":
+                assert (sliders[ctl.label].min, sliders[ctl.label].max) == (ctl.low, ctl.high)
+        assert not any("Render Interval" in label or "Use Threads" in label for label in sliders)
     finally:
         rc.close()
+
+
+def test_reset_rebuilds_the_chosen_scenario_with_the_controls(fresh_page):
+    box, rc = solara.render(solara.AppLayout(children=[app.SimulationPage()]), handle_error=False)
+    try:
+        state.choose_scenario("nato_precedent_5")
+        rc.find(v.Btn, children=["Step"]).widget.click()
+        demand = controls.control("us_demand")
+        rc.find(v.Slider, label=demand.label).widget.v_model = 12.0  # the slider moves in %
+        assert state.controls.value["us_demand"] == 0.12
+        rc.find(v.Btn, children=["Reset"]).widget.click()
+        m = state.model.value
+        assert (m.scenario_file.name, m.year, m.params["us_demand"], m.params["us_insistence"]) == \
+            ("nato_precedent_5", 2024, 0.12, 1.2)
+    finally:
+        rc.close()
+
+
+def test_a_snapshot_rebuilds_the_same_run():
+    run = controls.PageModel(scenario_name="credibility_shock", seed="5", threat_noise=0.1)
+    for _ in range(4):
+        run.step()
+    again = state.rebuild(state.Snapshot(run.build_kwargs, run.year, {}))
+    assert again.year == 2028
+    for var, values in run.paths().items():
+        np.testing.assert_array_equal(values, again.paths()[var])
 
 
 def test_no_model_is_built_at_import():
@@ -188,6 +225,33 @@ def _result_folder(root, name, charts=("b_chart", "a_chart")):
     return folder
 
 
+def test_results_list_sweeps_runs_and_comparisons_but_no_symlinks(tmp_path):
+    sweep = _result_folder(tmp_path, "sweep_a")
+    run, cmp = tmp_path / "run-baseline", tmp_path / "compare-a-vs-b"
+    run.mkdir()
+    for name in ("summary.json", "metadata.json"):
+        (run / name).write_text(json.dumps({"scenario": "baseline", "seed": 0, "escalation": "stable"}))
+    Image.new("RGB", (20, 10)).save(run / "burden.png")
+    cmp.mkdir()
+    (cmp / "compare.json").write_text(json.dumps({"inputs": [{"label": "a"}, {"label": "b"}]}))
+    Image.new("RGB", (20, 10)).save(cmp / "fan_difference.png")
+    outside = tmp_path.parent / f"{tmp_path.name}-outside"
+    outside.mkdir()
+    Image.new("RGB", (20, 10)).save(outside / "secret.png")
+    (sweep / "plots" / "leak.png").symlink_to(outside / "secret.png")  # a chart pointing out of results/
+    (tmp_path / "linked").symlink_to(sweep, target_is_directory=True)  # a folder that is a symlink
+    assert pages_results.folders_with_kinds(tmp_path) == [(cmp, "comparison"), (run, "run"), (sweep, "sweep")]
+    assert [p.name for p in pages_results.chart_files(sweep, "sweep", tmp_path)] == ["a_chart.png", "b_chart.png"]
+    assert [p.name for p in pages_results.chart_files(run, "run", tmp_path)] == ["burden.png"]
+    assert pages_results.describe(run, "run") == "run of scenario baseline (seed 0): stable"
+    assert pages_results.describe(cmp, "comparison") == "comparison of a vs b"
+    from model.batch import store
+    from model.errors import OutputError
+
+    with pytest.raises(OutputError):
+        store.read_chart(sweep / "plots" / "leak.png", tmp_path)
+
+
 def test_result_folders_and_their_charts(tmp_path, monkeypatch):
     a = _result_folder(tmp_path, "sweep_a")
     (tmp_path / "no_manifest" / "plots").mkdir(parents=True)
@@ -200,6 +264,37 @@ def test_result_folders_and_their_charts(tmp_path, monkeypatch):
     assert pages_results.result_folders(tmp_path / "missing") == []
 
 
+def test_two_sessions_opening_an_undrawn_sweep_draw_it_once(tmp_path, monkeypatch):
+    """Sessions are threads of one server: the second waits for the first's charts instead of
+    listing a half-drawn plots/ or drawing the same files at the same time."""
+    import threading
+
+    import model.charts.sweep as sweep_charts
+
+    folder = tmp_path / "undrawn"
+    folder.mkdir()
+    (folder / "manifest.json").write_text("{}")
+    calls, started = [], threading.Event()
+
+    def slow_write_plots(f):
+        calls.append(f)
+        (f / "plots").mkdir()
+        (f / "plots" / "a_chart.png").write_bytes(b"png")
+        started.set()
+        time.sleep(0.3)  # the second chart is still being drawn
+        (f / "plots" / "b_chart.png").write_bytes(b"png")
+
+    monkeypatch.setattr(sweep_charts, "write_plots", slow_write_plots)
+    results = {}
+    first = threading.Thread(target=lambda: results.setdefault("first", pages_results.ensure_charts(folder)))
+    first.start()
+    started.wait(5)
+    second = pages_results.ensure_charts(folder)
+    first.join()
+    assert len(calls) == 1
+    assert [p.stem for p in second] == [p.stem for p in results["first"]] == ["a_chart", "b_chart"]
+
+
 def test_results_page_shows_the_selected_folders_charts(tmp_path, monkeypatch):
     _result_folder(tmp_path, "sweep_a")
     monkeypatch.setenv(pages_results.RESULTS_ENV, str(tmp_path))
@@ -209,7 +304,8 @@ def test_results_page_shows_the_selected_folders_charts(tmp_path, monkeypatch):
             if _images(rc, "armsrace-result-sweep_a"):
                 break
             time.sleep(0.05)
-        assert len(_images(rc, "armsrace-result-chart")) == 2
+        assert len(_images(rc, "armsrace-result-chart")) == 1  # one chart type at a time
+        assert rc.find(v.Select, label="Chart shown").widget.items == ["A chart", "B chart"]
     finally:
         rc.close()
 

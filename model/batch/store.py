@@ -622,3 +622,66 @@ def unfinished_note(results: Results | Sequence[Results], labels: Sequence[str] 
 def legend_label(res: Results, label: str) -> str:
     """A result's label with its base scenario, when that differs: ``label [base]``."""
     return f"{label} [{res.base_scenario}]" if res.base_scenario and res.base_scenario != label else label
+
+
+# --- result folders of every kind, for the browser's Results tab ----------------------------------
+
+FOLDER_KINDS = {"sweep": (MANIFEST,), "run": ("summary.json", "metadata.json"), "comparison": ("compare.json",)}
+"""What marks a result folder, by kind: ``armsrace sweep`` (manifest), ``armsrace run`` (summary and
+metadata), ``armsrace compare`` (compare.json)."""
+
+
+def _inside(path: Path, root: Path) -> bool:
+    """Whether ``path`` is no symlink and resolves inside ``root`` (itself resolved)."""
+    try:
+        return not path.is_symlink() and path.resolve().is_relative_to(root.resolve())
+    except OSError:
+        return False
+
+
+def folder_kind(folder: str | Path) -> str | None:
+    """``"sweep"``, ``"run"`` or ``"comparison"`` for a result folder, else None (marker files as regular files)."""
+    folder = Path(folder)
+    for kind, markers in FOLDER_KINDS.items():
+        if all((folder / m).is_file() and not (folder / m).is_symlink() for m in markers):
+            return kind
+    return None
+
+
+def browsable_folders(root: str | Path) -> list[tuple[Path, str]]:
+    """``(folder, kind)`` of the result folders directly under ``root``, by name.
+
+    Never a symlinked folder, nor one resolving outside ``root``: the browser view reads and
+    (for a sweep without charts) writes only what is really under the results folder.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    out = []
+    for p in sorted(root.iterdir()):
+        if p.is_dir() and _inside(p, root):
+            kind = folder_kind(p)
+            if kind:
+                out.append((p, kind))
+    return out
+
+
+def chart_folder(folder: Path, kind: str) -> Path:
+    """Where a folder's PNG charts are: ``plots/`` of a sweep, the folder itself for a run or comparison."""
+    return Path(folder) / "plots" if kind == "sweep" else Path(folder)
+
+
+def browsable_charts(folder: str | Path, kind: str, root: str | Path) -> list[Path]:
+    """The PNG charts of a result folder, by name: regular files only, never a symlink, all inside ``root``."""
+    where = chart_folder(Path(folder), kind)
+    if not where.is_dir() or not _inside(where, Path(root)):
+        return []
+    return sorted(p for p in where.glob("*.png") if p.is_file() and _inside(p, Path(root)))
+
+
+def read_chart(path: str | Path, root: str | Path) -> bytes:
+    """A chart's bytes, refusing a symlink or a file outside ``root`` (OutputError)."""
+    path = Path(path)
+    if not _inside(path, Path(root)):
+        raise OutputError(f"The chart {str(path)!r} is not a file inside {str(root)!r}.")
+    return path.read_bytes()

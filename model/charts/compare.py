@@ -7,22 +7,42 @@
   :func:`model.analysis.compare.difference_table` (means, 95% intervals, Welch differences; see
   there how they are computed), shown in display units (:func:`differences`: % for shares of GDP
   and of runs);
-* ``fan_chart`` (every experiment's median and 5-95% band per country, when agent tables exist),
-  ``outcome_distributions`` (overlaid), and, when the experiments vary the same first two (or one)
-  parameters, phase diagrams side by side on a shared colour scale (or response curves overlaid);
+* differences B - A against the first experiment (A): ``fan_difference`` (per country and year,
+  the spread of paired burden differences and their mean with its paired 95% interval, when the
+  sweeps share seeds and keep agent tables; the difference of median paths otherwise) and, when
+  both are grids over the same first two parameters, ``phase_difference_<outcome>`` (B - A per
+  cell on a diverging colour scale centred on 0, cells written as counts of runs where they are
+  shares); with more than two experiments, one panel (or file) per B;
+* ``outcome_distributions`` (overlaid), phase diagrams side by side on a shared colour scale when
+  the designs are not both grids (or response curves overlaid for one parameter), and
+  ``fan_chart`` of the one experiment that has agent tables when only one has them;
 * ``compare.json``: the inputs (folders, experiment hashes) and provenance.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.colors import TwoSlopeNorm
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
-from model.analysis.compare import BASIS_LABEL, CONFIDENCE, Row, difference_table, key_outcomes
+from model.analysis.compare import (
+    BASIS_LABEL,
+    CONFIDENCE,
+    Row,
+    cell_differences,
+    difference_table,
+    key_outcomes,
+    paired_path_quantiles,
+)
 from model.batch.store import (
     Results,
     load_results,
@@ -37,8 +57,18 @@ from model.batch.store import (
 from model.charts.distributions import outcome_distributions
 from model.charts.fan import fan_chart
 from model.charts.phase import phase_diagram, response_curve
-from model.charts.style import Quantity, check_formats, outcome_quantity, save_figure
+from model.charts.style import (
+    COUNTRY_COLORS,
+    Quantity,
+    check_formats,
+    fmt,
+    outcome_quantity,
+    param_quantity,
+    save_figure,
+    suptitle,
+)
 from model.errors import ParameterError
+from model.sim.params import COUNTRIES, NAMES
 
 VALUE_COLUMNS = ("mean", "ci_low", "ci_high", "diff_vs_first", "diff_low", "diff_high")
 """Columns of the difference table in the outcome's unit (scaled for display)."""
@@ -107,9 +137,10 @@ def markdown_table(table: pd.DataFrame, results: Sequence[Results], labels: Sequ
               "(each replicate averaged over the design points) when an experiment has 2 or more replicates; "
               "with one, over Saltelli block means for a Sobol design (the rows of a block are not independent) "
               "and over runs otherwise (approximate for LHS: its points are stratified, not independent; for a "
-              "grid, the spread of the design). Differences: against the first experiment, Welch interval "
-              "(experiments independent). Shares of GDP and of runs in %; crossing years average the runs that "
-              "cross.", ""]
+              "grid, the spread of the design). Differences: B − A against the first experiment; **paired** "
+              "when the two sweeps share seeds (the mean of run-by-run differences, its interval over the same "
+              "units: shared shocks cancel), else Welch (experiments independent). Shares of GDP and of runs in "
+              "%; crossing years average the runs that cross.", ""]
     note = unfinished_note(results, labels)
     if note:
         lines += [f"**{note}** Its values cover the finished runs only.", ""]
@@ -121,7 +152,11 @@ def markdown_table(table: pd.DataFrame, results: Sequence[Results], labels: Sequ
     if mixed:
         lines += ["**‡ Intervals over different units:** " + "; ".join(mixed) + ". The Welch interval of these "
                   "differences combines them as if comparable; read it as indicative.", ""]
-    head = ["Outcome (unit)", *[f"{lab}" for lab in labels], *[f"{lab} − {labels[0]}" for lab in labels[1:]]]
+    methods = {lab: set(table.loc[(table["experiment"] == lab) & (table["diff_method"] != ""), "diff_method"])
+               for lab in labels[1:]}
+    head = ["Outcome (unit)", *[f"{lab}" for lab in labels],
+            *[f"{lab} − {labels[0]}" + (f" ({'/'.join(sorted(methods[lab]))})" if methods[lab] else "")
+              for lab in labels[1:]]]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, g in table.groupby("outcome", sort=False):
         g = g.set_index("experiment").reindex(labels)
@@ -155,17 +190,145 @@ class Comparison:
     paths: list[Path]
 
 
-def comparison_charts(results: list[Results]) -> list[tuple[str, object]]:
+def difference_fan(a: Results, b: Results, labels: Sequence[str]) -> Figure:
+    """B - A of each country's burden path (percentage points of GDP), one panel per country.
+
+    Paired (shared seeds): the 5-95% and 25-75% of run-by-run differences, their mean and the mean's
+    paired 95% interval (dotted). Unpaired: the difference of the mean paths only (no pairs, no band).
+    North Korea is left out, as in the fan chart.
+    """
+    countries = [c for c in COUNTRIES if c != "PRK"]
+    q, paired = paired_path_quantiles(a, b, countries)
+    countries = [c for c in countries if c in set(q["country"])]
+    ncol = min(3, len(countries))
+    nrow = math.ceil(len(countries) / ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.4 * ncol, 1.9 + 3.0 * nrow), squeeze=False, sharex=True,
+                             sharey=True, layout="constrained")
+    for k, iso in enumerate(countries):
+        ax = axes.flat[k]
+        c = q[q["country"] == iso].sort_values("year")
+        color = COUNTRY_COLORS[iso]
+        ax.axhline(0, color="black", lw=1)
+        if paired:
+            ax.fill_between(c["year"], c["q05"] * 100, c["q95"] * 100, color=color, alpha=0.18, lw=0)
+            ax.fill_between(c["year"], c["q25"] * 100, c["q75"] * 100, color=color, alpha=0.35, lw=0)
+            ax.plot(c["year"], c["ci_low"] * 100, ":", color="black", lw=1)
+            ax.plot(c["year"], c["ci_high"] * 100, ":", color="black", lw=1)
+        ax.plot(c["year"], c["mean"] * 100, color=color, lw=2)
+        ax.set_title(f"{NAMES[iso]} ({iso})", fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.tick_params(axis="x", labelbottom=True)
+        if k % ncol == 0:
+            ax.set_ylabel(f"{labels[1]} − {labels[0]}\n(pp of GDP)")
+        if k >= len(countries) - ncol:
+            ax.set_xlabel("Year")
+    for ax in axes.flat[len(countries):]:
+        ax.set_visible(False)
+    dark = "0.25"
+    if paired:
+        handles = [Line2D([], [], color=dark, lw=2, label="mean of paired differences"),
+                   Line2D([], [], color="black", ls=":", lw=1, label=f"its {CONFIDENCE:.0%} interval (paired)"),
+                   Patch(color=dark, alpha=0.45, label="25-75% of pairs"), Patch(color=dark, alpha=0.2,
+                                                                                label="5-95% of pairs")]
+        how = "paired run by run (the sweeps share seeds: same shocks)"
+    else:
+        handles = [Line2D([], [], color=dark, lw=2, label="difference of the mean paths")]
+        how = "not paired (the sweeps do not share seeds): difference of the mean paths, no interval"
+    handles.append(Line2D([], [], color="black", lw=1, label="no difference"))
+    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 3), fontsize=9)
+    suptitle(fig, f"Military burden, {labels[1]} − {labels[0]}: difference of each country's path\n{how}"
+             + (f"\n{unfinished_note([a, b], labels)}" if unfinished_note([a, b], labels) else ""))
+    return fig
+
+
+DIFF_OUTCOMES = ("spiral_share", "escalating_share", "regional_spending_growth")
+"""Outcomes drawn as phase maps of differences."""
+
+
+def phase_difference(results: Sequence[Results], labels: Sequence[str], x: str, y: str, outcome: str) -> Figure:
+    """B - A of an outcome per cell of two swept grid parameters, one panel per B, diverging scale centred on 0.
+
+    Shares of runs are written as counts ("5/8 vs 3/8" would crowd the cell: "+2/8" when both cells
+    hold the same number of runs, else the difference in percentage points); other outcomes as the
+    difference of the cell means in display units. Other varied parameters are pooled.
+    """
+    a, others = results[0], list(results[1:])
+    tables = [cell_differences(a, b, x, y, outcome) for b in others]
+    qx, qy, qo = param_quantity(x), param_quantity(y), outcome_quantity(outcome)
+    share = outcome in ("spiral_share", "escalating_share")
+    scale = 100 if share else qo.scale
+    unit = "percentage points of runs" if share else ("pp" if qo.unit == "%" or "% of" in qo.unit else qo.unit)
+    biggest = max([float(np.nanmax(np.abs(t["diff"]))) * scale for t in tables if len(t)] + [1e-9])
+    norm = TwoSlopeNorm(0, -biggest, biggest)
+    cmap = plt.get_cmap("RdBu_r")
+    xs = np.unique(np.concatenate([t[x] for t in tables]))
+    ys = np.unique(np.concatenate([t[y] for t in tables]))
+    fig, axes = plt.subplots(1, len(others), figsize=(max(7.5, 1.8 + 4.6 * len(others)), 5.2), squeeze=False,
+                             sharey=True, layout="constrained")
+    mesh = None
+    for k, t in enumerate(tables):
+        ax = axes[0, k]
+        grid = np.full((len(xs), len(ys)), np.nan)
+        for _, r in t.iterrows():
+            i, j = int(np.searchsorted(xs, r[x])), int(np.searchsorted(ys, r[y]))
+            grid[i, j] = r["diff"] * scale
+            if share and r["n_a"] == r["n_b"]:
+                runs = round(r["k_b"] - r["k_a"])
+                text = f"{runs:+d}/{int(r['n_a'])}" if runs else f"0/{int(r['n_a'])}"
+            else:
+                text = f"{r['diff'] * scale:+.2g}"
+            rgba = cmap(norm(r["diff"] * scale))
+            dark = 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2] < 0.55
+            ax.text(i, j, text, ha="center", va="center", fontsize=8, color="white" if dark else "black")
+        ax.set_facecolor("0.85")
+        mesh = ax.pcolormesh(np.arange(len(xs) + 1) - 0.5, np.arange(len(ys) + 1) - 0.5, np.ma.masked_invalid(grid).T,
+                             cmap=cmap, norm=norm, edgecolor="white", linewidth=0.5)
+        ax.set_xticks(range(len(xs)), [fmt(v * qx.scale) for v in xs])
+        ax.set_yticks(range(len(ys)), [fmt(v * qy.scale) for v in ys])
+        ax.set_xlabel(qx.axis)
+        if k == 0:
+            ax.set_ylabel(qy.axis)
+        method = "paired" if len(t) and t["paired"].all() else "not paired"
+        ax.set_title(f"{labels[k + 1]} − {labels[0]} ({method})", fontsize=10)
+    cb = fig.colorbar(mesh, ax=list(axes.flat), shrink=0.85, pad=0.02)
+    cb.set_label(f"{qo.label}: B − A ({unit})\nred: higher in B, blue: lower")
+    pooled = [v for v in a.varied if v not in (x, y)]
+    what = f"{qo.label}, difference per cell ({'share of runs' if share else 'mean of runs'})"
+    notes = [what, "Cells: " + ("runs of B minus runs of A out of the cell's runs" if share else
+                                f"difference in {unit}"),
+             f"Pooled over {', '.join(pooled)}." if pooled else "", unfinished_note(results, labels)]
+    suptitle(fig, "\n".join(n for n in notes if n))
+    return fig
+
+
+def _share_cells(results: Sequence[Results], x: str, y: str) -> bool:
+    """Whether every experiment has some (x, y) cell of the first (differences per cell need both)."""
+    first = set(zip(results[0].runs[x], results[0].runs[y], strict=True))
+    return all(first & set(zip(r.runs[x], r.runs[y], strict=True)) for r in results[1:])
+
+
+def comparison_charts(results: list[Results], labels: Sequence[str] | None = None) -> list[tuple[str, object]]:
     """Charts that apply to these results together: ``(file stem, figure factory)``."""
+    labels = list(labels) if labels is not None else unique_labels(results)
     out: list[tuple[str, object]] = []
+    a = results[0]
     with_agents = [r for r in results if r.has_agents]
-    if len(with_agents) >= 1:
+    if a.has_agents:
+        for k, b in enumerate(results[1:], start=1):
+            if b.has_agents:
+                stem = "fan_difference" if len(results) == 2 else f"fan_difference_{k}"
+                out.append((stem, lambda b=b, k=k: difference_fan(a, b, [labels[0], labels[k]])))
+    if len(with_agents) == 1:
         out.append(("fan_chart", lambda: fan_chart(with_agents)))
     out.append(("outcome_distributions", lambda: outcome_distributions(results)))
     firsts = {tuple(r.varied[:2]) for r in results}
     if len(firsts) == 1:
         axes = next(iter(firsts))
-        if len(axes) == 2:
+        if len(axes) == 2 and all(r.kind == "grid" for r in results) and _share_cells(results, *axes):
+            for outcome in DIFF_OUTCOMES:
+                out.append((f"phase_difference_{outcome}",
+                            lambda o=outcome: phase_difference(results, labels, axes[0], axes[1], o)))
+        elif len(axes) == 2:
             for outcome in ("escalation", "spiral_share", "regional_spending_growth"):
                 out.append((f"phase_{outcome}",
                             lambda o=outcome: phase_diagram(results, x=axes[0], y=axes[1], outcome=o)))
@@ -201,7 +364,7 @@ def compare(dirs: Sequence[str | Path], out: str | Path, formats: Sequence[str] 
         write_text(markdown_table(table, results, labels), stage / "differences.md")
         names += ["differences.csv", "differences.md"]
         charts = []
-        for stem, make in comparison_charts(results):
+        for stem, make in comparison_charts(results, labels):
             files = save_figure(make(), stage, stem, formats)
             charts.append({"stem": stem, "files": files})
             names += files
@@ -211,7 +374,8 @@ def compare(dirs: Sequence[str | Path], out: str | Path, formats: Sequence[str] 
                                                                                             strict=True)]
         write_json(metadata(inputs=inputs, charts=charts, confidence=CONFIDENCE,
                             interval="Student-t over replicate means (>= 2 replicates), else over Saltelli "
-                                     "block means (Sobol) or runs (approximate for LHS); differences: Welch",
+                                     "block means (Sobol) or runs (approximate for LHS); differences B - A: "
+                                     "paired when the sweeps share seeds, else Welch",
                             unfinished=[lab for r, lab in zip(results, labels, strict=True) if r.incomplete_note]),
                    stage / "compare.json")
         names.append("compare.json")

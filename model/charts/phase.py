@@ -149,8 +149,9 @@ def phase_diagram(results: Results | Sequence[Results], x: str | None = None, y:
             colour scale: one column each, or one row each when faceted; one result's facets wrap
             at three columns).
         x, y: varied parameters on the axes (default: the first two varied).
-        outcome: ``"escalation"`` (colour: the most frequent class in the cell; number: % of the
-            cell's runs in a spiral), ``"spiral_share"``/``"escalating_share"`` (% of runs), or any
+        outcome: ``"escalation"`` (colour: the most frequent class in the cell; number: the cell's
+            runs in a spiral out of its runs, "3/8"), ``"spiral_share"``/``"escalating_share"``
+            (colour: % of runs; number: "3/8"), or any
             numeric outcome column (median over the cell's runs, in display units).
         facet: a third varied parameter to draw one panel per value (or per third of its range);
             ``"auto"`` facets over the third varied parameter when it takes at most 5 values and
@@ -249,12 +250,13 @@ def phase_diagram(results: Results | Sequence[Results], x: str | None = None, y:
         handles.append(Patch(facecolor="0.85", edgecolor="0.6", label="no runs"))
         fig.legend(handles=handles, loc="outside lower center", ncol=4, title="Most frequent class", fontsize=9)
         what = ("Escalation phase diagram: most frequent class per cell"
-                + (" (number: % of the cell's runs in a spiral, if any)" if annotate else ""))
+                + (" (numbers: runs in a spiral / runs in the cell, if any)" if annotate else ""))
     else:
         cb = fig.colorbar(mesh, ax=[axes[rc] for rc in sorted(used)], shrink=0.85, pad=0.02)
         parts = ", ".join(t for t in (qo.unit, "" if outcome in DERIVED else "median per cell") if t)
         cb.set_label(f"{qo.label}\n({parts})")
-        what = f"{qo.label}: {'share' if outcome in DERIVED else 'median'} of runs per cell"
+        what = f"{qo.label}: {'share' if outcome in DERIVED else 'median'} of runs per cell" + (
+            " (numbers: runs / runs in the cell)" if annotate and outcome in DERIVED else "")
     subject = legend_label(rs[0], labels[0]) if len(rs) == 1 else f"{len(rs)} experiments"
     cells = "one cell per swept value" if ax_x.grid and ax_y.grid else "equal-width cells over the sampled range"
     note = _pool_note(rs, [v for v in (x, y, facet) if v])
@@ -291,18 +293,26 @@ def _aggregate(r: Results, outcome: str, ix: np.ndarray, iy: np.ndarray, mask: n
 def _annotate_cells(ax, ax_x: _Axis, ax_y: _Axis, qx: Quantity, qy: Quantity, shown: np.ndarray,
                     spiral: np.ndarray, count: np.ndarray, categorical: bool, cmap, norm,
                     percent: bool = False) -> None:
+    """Write each cell's number: runs out of the cell's runs ("3/8") for classes and shares, else the value."""
     small = ax_x.n * ax_y.n > 49
     xc, yc = ax_x.centers(qx.scale), ax_y.centers(qy.scale)
     for a in range(ax_x.n):
         for b in range(ax_y.n):
-            if count[a, b] == 0:
+            n = count[a, b]
+            if n == 0:
                 continue
-            v = spiral[a, b] * 100 if categorical else shown[a, b]
-            if not np.isfinite(v) or categorical and v == 0:
-                continue
+            if categorical or percent:  # a share of the cell's runs, written as a count of them
+                share = spiral[a, b] if categorical else shown[a, b] / 100
+                if not np.isfinite(share) or categorical and share == 0:
+                    continue
+                text = f"{round(share * n)}/{n}"
+            else:
+                v = shown[a, b]
+                if not np.isfinite(v):
+                    continue
+                text = f"{v:.0f}" if abs(v) >= 10 else f"{v:.2g}"
             rgba = cmap(norm(shown[a, b]))
             dark = 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2] < 0.55
-            text = f"{v:.0f}" if categorical or percent or abs(v) >= 10 else f"{v:.2g}"
             ax.text(xc[a], yc[b], text, ha="center", va="center",
                     fontsize=6.5 if small else 8, color="white" if dark else "black")
 

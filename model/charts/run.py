@@ -18,11 +18,14 @@ from model.sim.params import BLOC, COUNTRIES, NAMES
 
 def _title(ax, heading: str, title: str, note: str = "") -> None:
     """Heading in bold, then the caller's title wrapped to the axis width, then an optional note."""
-    lines = [textwrap.fill(title, 95)] if title else []
+    lines = textwrap.wrap(title, 95) if title else []
     if note:
-        lines.append(note)
-    ax.set_title(heading, fontsize=12, fontweight="bold", loc="left", pad=10 + 14 * len(lines))
-    ax.text(0, 1.01, "\n".join(lines), transform=ax.transAxes, fontsize=9, va="bottom", color="0.25")
+        lines += textwrap.wrap(note, 95)
+    # the heading sits above the subtitle block: its padding counts the block's printed lines
+    # (9 pt text, about 11.5 pt a line), which a wrapped title has several of
+    ax.set_title(heading, fontsize=12, fontweight="bold", loc="left", pad=8 + 11.5 * len(lines))
+    ax.text(0, 1.01, "\n".join(lines), transform=ax.transAxes, fontsize=9, va="bottom", color="0.25",
+            linespacing=1.15)
 
 
 def _lines(table: pd.DataFrame, var: str, scale: float, ax) -> None:

@@ -1,4 +1,4 @@
-"""``armsrace compare``: overlay the charts of several sweep results and tabulate their differences."""
+"""``armsrace compare``: draw and tabulate the differences B - A of sweep results against the first (A)."""
 
 from __future__ import annotations
 
@@ -13,18 +13,23 @@ reference. Writes, in --out (default results/compare-<A>-vs-<B>):
   differences.csv, differences.md   mean of each key outcome per experiment (escalation shares,
                                regional growth and burden, security-dilemma index, final burdens,
                                allies' crossings of 2/3.5/5%) with 95% intervals, and the difference
-                               against the first with its 95% interval. Intervals: Student-t over
-                               replicate means (2+ replicates) or over runs; differences: Welch.
-  fan_chart                    every experiment's median and 5-95% burden band, per country
+                               B - A against the first with its 95% interval. Intervals: Student-t
+                               over replicate means (2+ replicates) or over runs; differences:
+                               paired run by run when the sweeps share seeds (the same experiment
+                               file on another base scenario does), else Welch.
+  fan_difference               B - A of each country's burden path: spread of paired differences,
+                               their mean and its paired 95% interval (needs agent tables)
+  phase_difference_*           B - A per cell of two swept grid parameters, on a diverging scale
+                               centred on 0 (cells: runs of B minus runs of A, e.g. "+2/8")
   outcome_distributions        the outcome distributions overlaid
-  phase_* / response_*         side by side on one colour scale, when the experiments vary the
-                               same first two (or one) parameters
+  phase_* / response_*         side by side on one colour scale when the designs are not both grids
+                               over common values (or one parameter is varied)
   compare.json                 the compared folders, their experiment hashes and provenance
 """
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("compare", help="compare sweep results: overlaid charts and a table of differences",
+    p = sub.add_parser("compare", help="compare sweep results: differences B - A, charts and a table",
                        description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("dirs", type=Path, nargs="+", metavar="DIR",
                    help="result folders written by 'armsrace sweep' (at least two; the first is the reference)")

@@ -22,10 +22,12 @@ APP_MODULE = "model.viz.app"
 HELP = """\
 Serve the interactive view of the model in the browser (Mesa SolaraViz) and print its address.
 
-Simulation tab: pick a scenario, set the main parameters and the seed, then Step, Play or Reset;
-see the alliance/rivalry network, military burden (% of GDP) with the 2%, 3.5% and 5% lines,
-perceived threat, US alliance pressure, the current year, escalation class and security-dilemma
-index. Results tab: the charts of result folders (those with manifest.json) side by side.
+Simulation tab: pick a scenario, set the main parameters (shares of GDP in %) and the seed, then
+Step, Play or Reset (Reset rebuilds the chosen scenario with the controls' values); see the
+alliance/rivalry network, military burden (% of GDP) with the 2%, 3.5% and 5% lines, perceived
+threat, US alliance pressure, the current year, escalation class and security-dilemma index. The
+run survives a visit to the Results tab and a reload. Results tab: one chart type at a time across
+the chosen sweep, run and comparison folders (symlinked folders and charts are never shown).
 
 The page needs no internet access: front-end files are served from the local cache that
 'python -m model.viz.offline_assets' fills once (from the npm registry or a mirror set in

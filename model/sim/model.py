@@ -13,15 +13,27 @@ Model reporters, one row per year:
     ``year``; ``regional_burden`` (burdens averaged with start-year GDP weights, share; see
     :mod:`model.sim.outcomes`); ``regional_spending``
     (US$ bn, constant 2023); ``us_demand`` (burden demanded of allies, share);
-    ``alliance_credibility`` (0-1).
+    ``alliance_credibility`` (0-1); and per country (:data:`COUNTRY_REPORTERS`, ISO3 suffix)
+    ``burden_JPN`` (share of GDP), ``spending_JPN`` (US$ bn, constant 2023), ``threat_JPN``
+    (dimensionless) and ``pressure_JPN`` (share of GDP), so that Mesa's ``make_plot_component``
+    can draw a country.
 Agent reporters, one row per country-year:
     ``country`` (ISO3); ``burden`` (share of GDP); ``spending`` (US$ bn, constant 2023);
     ``gdp`` (US$ bn, constant 2023); ``capability`` (US$ bn); ``threat`` (dimensionless);
     ``pressure`` (share of GDP); ``backlash`` (dimensionless).
+
+Mesa conventions it follows, so the model drops into Mesa's own tools (``mesa.batch_run``,
+``SolaraViz``, ``make_plot_component``, ``make_space_component``): the space is a
+:class:`mesa.discrete_space.Network` whose node ids are the integers 0..n-1 in the model's country
+order, with the ISO code as the node attribute ``iso`` (find an agent with :meth:`ArmsRaceModel.agent`);
+``scenario=`` takes a scenario name or a Mesa ``Scenario`` (SolaraViz passes one on Reset); ``seed=``
+is Mesa's deprecated spelling of ``rng=`` and is handled as Mesa handles it.
 """
 
 from __future__ import annotations
 
+import os
+import warnings
 from typing import Any
 
 import networkx as nx
@@ -29,7 +41,9 @@ import numpy as np
 import pandas as pd
 from mesa import DataCollector, Model
 from mesa.discrete_space import Network
+from mesa.experimental.scenarios import Scenario as MesaScenario
 
+from model.errors import ParameterError
 from model.sim import dynamics
 from model.sim.agents import CountryAgent
 from model.sim.counterfactual import counterfactual_paths, ensemble_band, has_draws
@@ -39,6 +53,22 @@ from model.sim.params import Params, counterfactual
 from model.sim.stability import response_radius
 from model.sim.units import AGENT_VARS
 
+COUNTRY_REPORTERS = ("burden", "spending", "threat", "pressure")
+"""Agent variables also reported at model level per country, as ``<var>_<ISO3>`` (``burden_JPN``)."""
+
+
+class ArmsRaceScenario(MesaScenario):
+    """Mesa's Scenario for this model: a scenario file by name, plus parameter overrides and the seed.
+
+    ``ArmsRaceScenario(name="nato_precedent_5", rng=1, us_demand=0.06)``; ``name=None``: the
+    default parameters. Every :class:`ArmsRaceModel` keeps one as ``model.scenario``. Mesa's
+    SolaraViz rebuilds the model on Reset from ``model_params`` alone, routing the keys that are
+    fields of the model's scenario class into a new scenario: so a ``"name"`` entry of
+    ``model_params`` (fixed, or a ``Select`` of names) is what keeps a named scenario across Reset.
+    """
+
+    name: str | None = None
+
 
 class ArmsRaceModel(Model):
     """Military spending of seven Pacific powers under alliance pressure and perceived threat.
@@ -46,14 +76,33 @@ class ArmsRaceModel(Model):
     Args:
         params: a complete parameter set; keyword arguments override it.
         rng: seed or numpy Generator for every random draw of the run.
+        scenario: where the parameters start from: a scenario name (``armsrace scenarios``) or a
+            path to a scenario file; or a Mesa ``Scenario`` (as SolaraViz passes on Reset): its
+            ``rng`` seeds the run when ``rng`` is not given, its ``name`` field (an
+            :class:`ArmsRaceScenario`) names the scenario file and its other fields override
+            parameters. Default: the built-in defaults (or ``params``).
+        seed: Mesa's deprecated spelling of ``rng`` (a FutureWarning, the same random streams).
         **kwargs: flat parameter names (see ``armsrace params``), e.g. ``us_demand=0.035``.
 
     Raises:
-        ParameterError: an unknown parameter or a value out of bounds.
+        ParameterError: an unknown parameter or scenario, a value out of bounds, or conflicting seeds.
     """
 
-    def __init__(self, params: Params | None = None, rng: Any = None, **kwargs: Any) -> None:
-        super().__init__(rng=rng)
+    def __init__(self, params: Params | None = None, rng: Any = None, scenario: Any = None,
+                 seed: Any = None, **kwargs: Any) -> None:
+        rng, name, overrides = _resolve_scenario(scenario, rng, seed)
+        super().__init__(scenario=ArmsRaceScenario(name=name, rng=rng, **overrides))
+        if name is not None:
+            from model.sim.scenarios import load_scenario
+
+            if params is not None:
+                raise ParameterError("Pass either params= or scenario= (a scenario name), not both.")
+            loaded = load_scenario(name)
+            self.scenario_name, params = loaded.name, loaded.params
+        else:
+            self.scenario_name = None
+        """The scenario file the parameters start from (None: the defaults or ``params``)."""
+        kwargs = {**overrides, **kwargs}
         if params is None:
             params = Params.from_kwargs(**kwargs)
         elif kwargs:
@@ -70,7 +119,8 @@ class ArmsRaceModel(Model):
         self.sched = dynamics.schedule(x, self.year)
         self.space = Network(self._relation_graph(), random=self.random, layout=None)
         self.countries: list[CountryAgent] = [
-            CountryAgent(self, iso, i, self.space[iso]) for i, iso in enumerate(x.countries)]
+            CountryAgent(self, iso, i, self.space[i]) for i, iso in enumerate(x.countries)]
+        self._by_iso = {a.iso: a for a in self.countries}
         self.gdp_weights = x.gdp0 / x.gdp0.sum()
         self.datacollector = DataCollector(
             model_reporters={
@@ -79,6 +129,7 @@ class ArmsRaceModel(Model):
                 "regional_spending": lambda m: m.regional_spending(),
                 "us_demand": lambda m: float(np.ravel(m.sched.demand)[0]),
                 "alliance_credibility": lambda m: float(np.ravel(m.sched.credibility)[0]),
+                **{f"{var}_{a.iso}": _attribute(a, var) for var in COUNTRY_REPORTERS for a in self.countries},
             },
             agent_reporters={"country": "iso", **{v: v for v in AGENT_VARS}},
         )
@@ -93,22 +144,48 @@ class ArmsRaceModel(Model):
 
         return cls(params=load_scenario(scenario).params, rng=rng, **overrides)
 
-    def _relation_graph(self) -> nx.DiGraph:
-        """Directed graph: hostility (observer <- source), alliance and partnership ties."""
+    def agent(self, iso: str) -> CountryAgent:
+        """The agent of a country by ISO3 code (``model.agent("JPN")``).
+
+        Raises:
+            ParameterError: the country is not in this run.
+        """
+        try:
+            return self._by_iso[str(iso).upper()]
+        except KeyError:
+            raise ParameterError(f"The country {iso!r} is not in this run; its countries: "
+                                 f"{', '.join(self._by_iso)}.") from None
+
+    def _relation_graph(self) -> nx.Graph:
+        """The relation network: integer node ids (the country's index), each with its ``iso`` attribute.
+
+        Undirected, one edge per related pair, with the attributes that apply: ``alliance`` (1.0),
+        ``partnership`` (1.0), ``hostility_<ISO>`` (how much the other end's spending threatens
+        that country, ``hostility_<observer>_<source>``) and ``hostility`` (the larger of the two:
+        the rivalry's strength). Integer ids and an undirected graph are what Mesa's network drawing
+        (``make_space_component``) expects.
+        """
         x = self.inputs
-        g = nx.DiGraph()
-        g.add_nodes_from(x.countries)
+        g = nx.Graph()
+        g.add_nodes_from((i, {"iso": iso}) for i, iso in enumerate(x.countries))
         for i, a in enumerate(x.countries):
-            for j, b in enumerate(x.countries):
+            for j in range(len(x.countries)):
                 rel = {}
                 if x.hostility[i, j] > 0:
-                    rel["hostility"] = float(x.hostility[i, j])
+                    rel[f"hostility_{a}"] = float(x.hostility[i, j])
                 if x.alliance[i, j]:
                     rel["alliance"] = 1.0
                 if x.partners[i, j]:
                     rel["partnership"] = 1.0
                 if rel:
-                    g.add_edge(a, b, **rel)
+                    if g.has_edge(i, j):
+                        g.edges[i, j].update(rel)
+                    else:
+                        g.add_edge(i, j, **rel)
+        for _, _, data in g.edges(data=True):
+            weights = [v for k, v in data.items() if k.startswith("hostility_")]
+            if weights:
+                data["hostility"] = max(weights)
         return g
 
     def regional_spending(self) -> float:
@@ -193,3 +270,34 @@ class ArmsRaceModel(Model):
         df = self.datacollector.get_agent_vars_dataframe().reset_index()
         df["year"] = df["Step"].astype(int) + self.inputs.start_year
         return df[["year", "country", *AGENT_VARS]].reset_index(drop=True)
+
+
+def _attribute(agent: CountryAgent, var: str):
+    """A model reporter reading one agent's variable (bound now, not to a loop variable)."""
+    return lambda m: getattr(agent, var)
+
+
+def _resolve_scenario(scenario: Any, rng: Any, seed: Any) -> tuple[Any, str | None, dict[str, Any]]:
+    """``(rng, scenario name or None, parameter overrides)`` from the ``scenario``, ``rng`` and ``seed`` arguments."""
+    if seed is not None:
+        if rng is not None:
+            raise ParameterError(f"Pass the seed once, as rng= (seed= is Mesa's deprecated name for it). "
+                                 f"Got rng={rng!r} and seed={seed!r}.")
+        warnings.warn("The use of the `seed` keyword argument is deprecated, use `rng` instead. "
+                      "No functional changes.", FutureWarning, stacklevel=3)
+        rng = seed
+    if scenario is None:
+        return rng, None, {}
+    if isinstance(scenario, str | os.PathLike):
+        return rng, os.fspath(scenario), {}
+    if isinstance(scenario, MesaScenario):
+        fields = {k: v for k, v in vars(scenario).items() if k not in ("rng", "model")}
+        name = fields.pop("name", None)
+        if scenario.rng is not None:
+            if rng is not None and rng is not scenario.rng and rng != scenario.rng:
+                raise ParameterError(f"The seed is given twice and differs: rng={rng!r}, "
+                                     f"scenario.rng={scenario.rng!r}.")
+            rng = scenario.rng
+        return rng, (None if name is None else str(name)), fields
+    raise ParameterError(f"The 'scenario' argument must be a scenario name, a path to a scenario file or a Mesa "
+                         f"Scenario. Got {scenario!r} instead.")

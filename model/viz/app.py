@@ -4,7 +4,9 @@ Start it with ``armsrace viz`` (which runs ``solara run model.viz.app`` with the
 of :mod:`model.viz.offline_assets`). Two tabs:
 
 * **Simulation** (``/``): pick a scenario (``experiments/scenarios/``), change the main
-  parameters and the seed, then Step, Play or Reset with SolaraViz's own controls. The page shows
+  parameters and the seed, then Step, Play or Reset with Mesa's own ``ModelController`` (the
+  buttons of SolaraViz; SolaraViz's other controls, "Render Interval", "Use Threads" and
+  "Time: x", are left out: the page shows the year itself). The page shows
   the current year, the escalation class and security-dilemma index of the years run so far
   (:meth:`model.sim.model.ArmsRaceModel.summary`), the alliance/rivalry network (node area: military
   spending) and, per country, the military burden (% of GDP, with the 2%, 3.5% and 5% lines),
@@ -12,24 +14,27 @@ of :mod:`model.viz.offline_assets`). Two tabs:
 * **Results** (``/results``): the charts of result folders side by side
   (:mod:`model.viz.pages_results`).
 
-Each browser session gets its own model: :func:`SimulationPage` builds it inside the component
-(a hook), never at import, so sessions never share or step each other's model. Choosing another
-scenario builds a new model and re-mounts SolaraViz with controls set to that scenario's values;
-Reset rebuilds the model from the scenario with the controls' values as overrides
-(:class:`model.viz.controls.PageModel`). Charts are redrawn incrementally
+Each browser page gets its own model, built on first use, never at import, so users never share
+or step each other's model; the run and the controls' values live in :mod:`model.viz.state`, so a
+visit to the Results tab, or a reload (same browser session), finds the run where it was. Choosing
+another scenario builds a new run and sets the controls to that scenario's values; Reset rebuilds
+the run from the controls (scenario, seed, parameters; :class:`model.viz.controls.PageModel`).
+Sliders move in the page's units (shares of GDP in %) and print their value beside them. Colours
+come from the package palette (:mod:`model.charts.style`). Charts are redrawn incrementally
 (:mod:`model.viz.charts`) so a Step renders quickly. The model never imports this module.
 """
 
 from __future__ import annotations
 
 import solara
-from mesa.visualization import SolaraViz
+from mesa.visualization.solara_viz import ModelController
 from mesa.visualization.utils import update_counter
 
 from model.charts.style import ESCALATION_COLORS
 from model.sim.params import NAMES
+from model.viz import state
 from model.viz.charts import CHARTS
-from model.viz.controls import DEFAULT_SCENARIO, PageModel, ScenarioModel, describe_run, model_params, scenario_choices
+from model.viz.controls import MAIN_PARAMETERS, ScenarioModel, control, describe_run, scenario_choices
 from model.viz.pages_results import ResultsPage
 
 APP_TITLE = "East Asian military spending — agent-based model"
@@ -42,6 +47,8 @@ CSS = """
 .armsrace-detail { font-size: 0.8rem; color: #666; display: block; }
 .armsrace-chart { display: block; max-width: 100%; height: auto; }
 .armsrace-result-chart { display: block; max-width: min(100%, 1100px); height: auto; margin: 0 auto; }
+.armsrace-control-value { min-width: 4.2em; text-align: right; font-variant-numeric: tabular-nums;
+                          font-weight: 600; }
 """
 
 
@@ -58,18 +65,56 @@ def NavTabs() -> None:
 
 
 @solara.component
-def ScenarioPicker(scenario: solara.Reactive[str]) -> None:
+def ScenarioPicker() -> None:
     """Scenario choice with its description and the claim it encodes."""
     choices = solara.use_memo(scenario_choices, [])
-    chosen = choices[scenario.value]
+    name = state.controls.value["scenario_name"]
+    chosen = choices[name]
     with solara.Card("Scenario", margin=0):
-        solara.Select("Scenario", values=list(choices), value=scenario, classes=["armsrace-scenario-select"])
+        solara.Select("Scenario", values=list(choices), value=name, on_value=state.choose_scenario,
+                      classes=["armsrace-scenario-select"])
         solara.Text(chosen.description, style={"display": "block", "margin-bottom": "4px"})
         if chosen.claim:
             solara.Text(f"Claim: {chosen.claim}", style={"display": "block", "font-size": "0.85em",
                                                           "color": "#666"})
-        solara.Text("Changing the scenario starts a new run; the controls below then apply on Reset.",
+        solara.Text("Choosing a scenario starts a new run of it; the controls below then apply on Reset.",
                     style={"display": "block", "font-size": "0.8em", "color": "#888", "margin-top": "6px"})
+
+
+@solara.component
+def ControlRow(name: str) -> None:
+    """One parameter's control in the page's units, with its value printed beside it."""
+    ctl = control(name)
+    value = state.controls.value[name]
+    if ctl.kind == "bool":
+        solara.Checkbox(label=ctl.label, value=bool(value), on_value=lambda v: state.set_control(name, bool(v)))
+        return
+    slider = solara.SliderInt if ctl.kind == "int" else solara.SliderFloat
+    with solara.Row(style={"align-items": "center"}, gap="6px"):
+        with solara.Div(style={"flex": "1 1 auto", "min-width": "0"}):
+            slider(ctl.label, value=ctl.shown(value), min=ctl.low, max=ctl.high, step=ctl.step, thumb_label=False,
+                   on_value=lambda v: state.set_control(name, ctl.stored(v)))
+        solara.Text(ctl.text(value), classes=["armsrace-control-value", f"armsrace-control-{name}"])
+
+
+@solara.component
+def RunControls() -> None:
+    """Mesa's Reset / Play / Step (its ModelController), the play speed, the parameters and the seed."""
+    model = state.model
+    with solara.Card("Run", margin=0):
+        # Keyed by the run: a new run (scenario switch, Reset) gets fresh play/running state.
+        ModelController(model, model_parameters=state.controls, play_interval=state.play_interval,
+                        render_interval=solara.use_reactive(1),
+                        use_threads=solara.use_reactive(False)).key(f"controller-{id(model.value)}")
+        solara.SliderInt("Pause between years (ms)", value=state.play_interval, min=0, max=500, step=10,
+                         thumb_label=False)
+        solara.Text(f"{state.play_interval.value} ms between years when playing",
+                    style={"font-size": "0.8em", "color": "#666"})
+    with solara.Card("Parameters", subtitle="Applied on Reset", margin=0):
+        for name in MAIN_PARAMETERS:
+            ControlRow(name)
+        solara.InputText("Seed (random shocks; Enter, then Reset)", value=str(state.controls.value["seed"]),
+                         on_value=lambda v: state.set_control("seed", v), classes=["armsrace-seed"])
 
 
 @solara.component
@@ -109,10 +154,11 @@ def headline(model: ScenarioModel) -> None:
 
 
 @solara.component
-def Dashboard(model: solara.Reactive[PageModel]) -> None:
+def Dashboard() -> None:
     """Headline numbers and the four live charts; re-renders on every Step (Mesa's update counter)."""
     update_counter.get()
-    m = model.value
+    m = state.model.value
+    state.remember(m, state.controls.value)  # after every step too: a reload finds this year
     charts = solara.use_memo(lambda: {name: build(m) for name, build in CHARTS.items()}, [m])
     paths = m.paths()
     scenario = m.scenario_file
@@ -137,22 +183,17 @@ def Dashboard(model: solara.Reactive[PageModel]) -> None:
 
 @solara.component
 def SimulationPage() -> None:
-    """Scenario picker, SolaraViz controls (Step/Play/Reset, parameters) and the dashboard."""
-    scenario = solara.use_reactive(DEFAULT_SCENARIO)
-    # Built here, once per session and scenario: a model at module level would be shared by sessions.
-    first = solara.use_memo(lambda: PageModel(scenario_name=scenario.value), [scenario.value])
-    model = solara.use_reactive(first)
-    params = solara.use_memo(lambda: model_params(scenario.value), [scenario.value])
+    """Scenario picker, run controls and parameters in the sidebar; the dashboard."""
+    state.remember(state.model.value, state.controls.value)
     # Elements that only fill the app bar and sidebar (portals), kept out of the main column's layout.
     with solara.Div(style={"display": "none"}):
         NavTabs()
         solara.Style(CSS)
-        with solara.Sidebar():
-            ScenarioPicker(scenario)
-        # Keyed by scenario: a new scenario re-mounts SolaraViz so its controls start at its values.
-        # SolaraViz draws no components itself (components=[]): the dashboard below lays them out.
-        SolaraViz(model, components=[], model_params=params, name=APP_TITLE).key(f"viz-{scenario.value}")
-    Dashboard(model)
+        solara.AppBarTitle(APP_TITLE)
+        with solara.Sidebar(), solara.Column(gap="12px"):
+            ScenarioPicker()
+            RunControls()
+    Dashboard()
 
 
 @solara.component

@@ -212,7 +212,8 @@ class NetworkChart(LiveChart):
         ax.set_ylim(-0.06, 1.0)
         ax.set_axis_off()
         graph = model.space.G
-        self.countries = [iso for iso in model.inputs.countries if iso in graph]
+        present = {data["iso"] for _, data in graph.nodes(data=True)}
+        self.countries = [iso for iso in model.inputs.countries if iso in present]
         for a, b, kind in _undirected_ties(graph):
             (xa, ya), (xb, yb) = POSITIONS[a], POSITIONS[b]
             if kind == "alliance":
@@ -262,19 +263,20 @@ class NetworkChart(LiveChart):
 
 
 def _undirected_ties(graph) -> list[tuple[str, str, object]]:
-    """(a, b, kind) per pair: 'alliance', 'partnership' or the rivalry strength (max hostility)."""
+    """(iso a, iso b, kind) per tie: 'alliance', 'partnership' or the rivalry strength (max hostility).
+
+    The graph is the model's (:meth:`model.sim.model.ArmsRaceModel._relation_graph`): integer node ids
+    with the country in the ``iso`` attribute, one undirected edge per related pair.
+    """
     out = []
-    nodes = list(graph.nodes)
-    for i, a in enumerate(nodes):
-        for b in nodes[i + 1:]:
-            ab, ba = graph.get_edge_data(a, b) or {}, graph.get_edge_data(b, a) or {}
-            if "alliance" in ab or "alliance" in ba:
-                out.append((a, b, "alliance"))
-            elif "partnership" in ab or "partnership" in ba:
-                out.append((a, b, "partnership"))
-            hostility = max(ab.get("hostility", 0.0), ba.get("hostility", 0.0))
-            if hostility > 0:
-                out.append((a, b, float(hostility)))
+    for a, b, data in graph.edges(data=True):
+        ia, ib = graph.nodes[a]["iso"], graph.nodes[b]["iso"]
+        if "alliance" in data:
+            out.append((ia, ib, "alliance"))
+        elif "partnership" in data:
+            out.append((ia, ib, "partnership"))
+        if data.get("hostility", 0.0) > 0:
+            out.append((ia, ib, float(data["hostility"])))
     return out
 
 

@@ -1,18 +1,20 @@
-"""What the browser view lets a user change, and the model class SolaraViz rebuilds on Reset.
+"""What the browser view lets a user change, and the model class Mesa's Reset rebuilds.
 
-SolaraViz re-creates a model on Reset as ``type(model)(**values of model_params)``, so the scenario
-must be a constructor argument: :class:`ScenarioModel` is :class:`~model.sim.model.ArmsRaceModel`
-built from a scenario file (``experiments/scenarios/NAME.toml``) plus the page's overrides.
-Slider bounds come from :func:`model.sim.params.specs`, never from this module.
+Mesa's ``ModelController`` re-creates the model on Reset as ``type(model)(**controls)``, so the
+scenario is a constructor argument: :class:`ScenarioModel` is :class:`~model.sim.model.ArmsRaceModel`
+built from a scenario file (``experiments/scenarios/NAME.toml``) plus the page's overrides, and
+:func:`page_controls` gives those keyword arguments for a scenario. :class:`Control` says how a
+parameter is shown: its label, and its value in the page's units (shares of GDP in %). Bounds come
+from :func:`model.sim.params.specs`, never from this module.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from mesa.visualization import Slider
 
 from model.errors import ParameterError
 from model.sim.model import ArmsRaceModel
@@ -51,10 +53,11 @@ class ScenarioModel(ArmsRaceModel):
                  **overrides: Any) -> None:
         del scenario
         loaded = load_scenario(scenario_name)
-        params = loaded.params.replace(**overrides) if overrides else loaded.params
-        super().__init__(params=params, rng=parse_seed(seed))
+        super().__init__(scenario=scenario_name, rng=parse_seed(seed), **overrides)
         self.scenario_file: Scenario = loaded
         self.seed = parse_seed(seed)
+        self.build_kwargs: dict[str, Any] = {"scenario_name": scenario_name, "seed": seed, **overrides}
+        """The arguments this run was built from (the page rebuilds it from them after a reload)."""
         self._paths: tuple[int, dict[str, np.ndarray]] | None = None
 
     def paths(self) -> dict[str, np.ndarray]:
@@ -104,30 +107,62 @@ def slider_step(low: float, high: float) -> float:
     return 10.0 ** math.floor(math.log10((high - low) / 100))
 
 
-def control(name: str, value: Any) -> Slider | dict:
-    """The SolaraViz input for one parameter, starting at ``value``, with the spec's bounds."""
+@dataclass(frozen=True)
+class Control:
+    """How the page shows one parameter: label (with unit), kind, and bounds in the page's units.
+
+    Shares of GDP are shown in % (``scale`` 100): the slider moves in %, the model gets shares.
+    """
+
+    name: str
+    label: str
+    kind: str
+    low: float = 0.0
+    high: float = 1.0
+    step: float = 1.0
+    scale: float = 1.0
+
+    def shown(self, value: Any) -> float:
+        """A model value in the page's units."""
+        return round(float(value) * self.scale, 10)
+
+    def stored(self, shown: float) -> Any:
+        """A value from the page in the model's units."""
+        if self.kind == "int":
+            return int(shown)
+        return round(float(shown) / self.scale, 12)
+
+    def text(self, value: Any) -> str:
+        """The value as the page prints it next to the slider: '3.5%', '0.80'."""
+        if self.kind == "bool":
+            return "yes" if value else "no"
+        digits = max(0, -math.floor(math.log10(self.step))) if self.kind == "float" else 0
+        return f"{self.shown(value):.{digits}f}" + ("%" if self.scale == 100 else "")
+
+
+def control(name: str) -> Control:
+    """The page's control for one parameter, with the spec's bounds in the page's units."""
     spec = specs()[name]
     label = MAIN_PARAMETERS.get(name, name)
     if spec.kind == "bool":
-        return {"type": "Checkbox", "value": bool(value), "label": label}
-    if spec.unit:
-        label = f"{label} [{spec.unit}]"
+        return Control(name, label, "bool")
+    scale = 100.0 if spec.unit == "share of GDP" else 1.0
+    unit = "% of GDP" if scale == 100 else spec.unit
+    if unit:
+        label = f"{label} ({unit})"
     if spec.kind == "int":
-        return Slider(label, value=int(value), min=int(spec.low), max=int(spec.high), step=1, dtype=int)
-    return Slider(label, value=float(value), min=float(spec.low), max=float(spec.high),
-                  step=slider_step(spec.low, spec.high), dtype=float)
+        return Control(name, label, "int", int(spec.low), int(spec.high), 1)
+    low, high = float(spec.low) * scale, float(spec.high) * scale
+    return Control(name, label, "float", low, high, slider_step(low, high), scale)
 
 
-def model_params(scenario_name: str = DEFAULT_SCENARIO, seed: int = 0) -> dict[str, Any]:
-    """SolaraViz ``model_params`` for a scenario: each control starts at the scenario's value.
+def page_controls(scenario_name: str = DEFAULT_SCENARIO, seed: int | str = "0") -> dict[str, Any]:
+    """The controls' values for a scenario: ``PageModel`` keyword arguments (what Reset builds from).
 
-    ``scenario_name`` is a fixed parameter (SolaraViz passes it back on Reset unchanged).
+    Each parameter with a control starts at the scenario's value; ``seed`` is kept as given (text).
     """
     params = load_scenario(scenario_name).params
-    out: dict[str, Any] = {"scenario_name": scenario_name}
-    out.update({name: control(name, params[name]) for name in MAIN_PARAMETERS})
-    out["seed"] = {"type": "InputText", "value": str(seed), "label": "Seed (random shocks; Enter, then Reset)"}
-    return out
+    return {"scenario_name": scenario_name, "seed": str(seed), **{name: params[name] for name in MAIN_PARAMETERS}}
 
 
 def describe_run(params: Params) -> str:

@@ -1,16 +1,26 @@
-"""Results tab: the charts of one or more result folders side by side.
+"""Results tab: one chart at a time across the chosen result folders, stacked full width.
 
-A result folder is ``<results root>/<name>/`` holding ``manifest.json`` (written by ``armsrace
-sweep``), ``runs/`` and ``plots/``. The root is ``$ARMSRACE_RESULTS_DIR`` (``armsrace viz --results``
-sets it), else ``results/`` in the working directory. The charts are the PNG files in
-``DIR/plots/``, the ones ``armsrace plot`` draws; a folder without them gets them drawn once with
-:func:`model.charts.sweep.write_plots`. Charts of the same name are shown in one row, one column
-per folder, so the same chart can be compared across folders.
+The folders offered are those directly under the results root of the three kinds ``armsrace``
+writes (:func:`model.batch.store.browsable_folders`): sweeps (``manifest.json``; charts in
+``plots/``, drawn once with :func:`model.charts.sweep.write_plots` where missing), runs
+(``armsrace run``: ``summary.json`` and ``metadata.json``; its PNGs) and comparisons
+(``armsrace compare``: ``compare.json``; its PNGs). The root is ``$ARMSRACE_RESULTS_DIR``
+(``armsrace viz --results`` sets it), else ``results/`` in the working directory.
+
+Pick folders and one chart type; that chart of each folder is shown one below the other at full
+width, so the same chart can be compared across folders at a readable size.
+
+Safety: names of folders and charts are shown as plain text (never as Markdown, HTML or a Vue
+template: a folder named ``{{ ... }}`` is text); a symlinked folder or chart, or anything resolving
+outside the root, is never listed, read or written into (the store's listing functions refuse them).
 """
 
 from __future__ import annotations
 
 import os
+import re
+import threading
+from collections import defaultdict
 from pathlib import Path
 
 import solara
@@ -19,7 +29,9 @@ from model.batch import store
 from model.errors import ParameterError
 
 RESULTS_ENV = "ARMSRACE_RESULTS_DIR"
-MAX_COLUMNS = 4
+KIND_LABELS = {"sweep": "sweep", "run": "run", "comparison": "comparison"}
+# Browser sessions are threads of one server: two sessions opening the same undrawn sweep draw it once.
+_DRAWING: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
 
 
 def results_root() -> Path:
@@ -28,37 +40,64 @@ def results_root() -> Path:
 
 
 def result_folders(root: Path) -> list[Path]:
-    """Subfolders of ``root`` holding a ``manifest.json``, by name."""
-    return store.result_folders(root)
+    """Sweep folders (with ``manifest.json``) directly under ``root``, by name; no symlinked folder."""
+    return [f for f, kind in store.browsable_folders(root) if kind == "sweep"]
 
 
-def chart_files(folder: Path) -> list[Path]:
-    """The PNG charts in ``folder/plots``, by name."""
-    return store.list_files(folder / "plots", "*.png")
+def folders_with_kinds(root: Path) -> list[tuple[Path, str]]:
+    """``(folder, kind)`` of every sweep, run and comparison folder under ``root`` (no symlinks)."""
+    return store.browsable_folders(root)
 
 
-def ensure_charts(folder: Path) -> list[Path]:
-    """The folder's PNG charts, drawing them first with ``write_plots`` if there are none.
+def chart_files(folder: Path, kind: str = "sweep", root: Path | None = None) -> list[Path]:
+    """The PNG charts of a folder (``plots/`` of a sweep), by name; no symlinked chart."""
+    return store.browsable_charts(folder, kind, root if root is not None else folder.parent)
+
+
+def ensure_charts(folder: Path, kind: str = "sweep", root: Path | None = None) -> list[Path]:
+    """The folder's PNG charts, drawing a sweep's first with ``write_plots`` if it has none.
 
     Raises:
         RuntimeError: the charts are missing and cannot be drawn (message for the page).
     """
-    found = chart_files(folder)
-    if found:
+    if kind != "sweep":
+        found = chart_files(folder, kind, root)
+        if not found:
+            raise RuntimeError(f"{folder.name} has no PNG charts.")
         return found
-    try:
-        from model.charts.sweep import write_plots
-    except ImportError as exc:
-        raise RuntimeError(f"{folder.name} has no plots/ and the chart module is unavailable ({exc}).") from None
-    write_plots(folder)
-    found = chart_files(folder)
+    if (folder / "plots").is_symlink():
+        raise RuntimeError(f"{folder.name}: plots/ is a symlink; it is not followed.")
+    with _DRAWING[str(folder.resolve())]:  # never list a folder another session is half-way through drawing
+        found = chart_files(folder, kind, root)
+        if found:
+            return found
+        try:
+            from model.charts.sweep import write_plots
+        except ImportError as exc:
+            raise RuntimeError(f"{folder.name} has no plots/ and the chart module is unavailable ({exc}).") from None
+        write_plots(folder)
+        found = chart_files(folder, kind, root)
     if not found:
         raise RuntimeError(f"No charts could be drawn for {folder.name}.")
     return found
 
 
-def describe(folder: Path) -> str:
-    """One line from ``manifest.json``: description, design, number of runs, creation time."""
+def describe(folder: Path, kind: str = "sweep") -> str:
+    """One line about a folder: a sweep's description, design, runs and time; a run's scenario and
+    class; a comparison's inputs."""
+    if kind == "run":
+        try:
+            summary = store.read_json(folder / "summary.json")
+            return (f"run of scenario {summary.get('scenario')} (seed {summary.get('seed')}): "
+                    f"{summary.get('escalation')}")
+        except (ParameterError, AttributeError):
+            return "run (summary.json unreadable)"
+    if kind == "comparison":
+        try:
+            inputs = store.read_json(folder / "compare.json").get("inputs", [])
+            return "comparison of " + " vs ".join(str(i.get("label")) for i in inputs)
+        except (ParameterError, AttributeError):
+            return "comparison (compare.json unreadable)"
     try:
         manifest = store.read_manifest(folder)
     except ParameterError:
@@ -84,6 +123,11 @@ def descriptions(folder: Path) -> dict[str, str]:
         return {}
 
 
+def css_name(name: str) -> str:
+    """A folder name as a safe CSS class suffix (letters, digits, '-' and '_' only)."""
+    return re.sub(r"[^A-Za-z0-9_-]", "", name) or "folder"
+
+
 def chart_title(stem: str) -> str:
     """'burden_fan' -> 'Burden fan'."""
     text = stem.replace("_", " ").replace("-", " ").strip()
@@ -92,69 +136,82 @@ def chart_title(stem: str) -> str:
 
 @solara.component
 def ResultsPage() -> None:
-    """Pick result folders in the sidebar; their charts appear side by side, one row per chart."""
+    """Pick result folders and one chart type in the sidebar; that chart of each folder, stacked."""
     root = results_root()
     refresh = solara.use_reactive(0)
-    folders = solara.use_memo(lambda: result_folders(root), [refresh.value, str(root)])
-    names = [f.name for f in folders]
+    found = solara.use_memo(lambda: folders_with_kinds(root), [refresh.value, str(root)])
+    kinds = {f.name: kind for f, kind in found}
+    names = list(kinds)
     selected = solara.use_reactive(names[:1])
-    chosen = [f for f in folders if f.name in selected.value][:MAX_COLUMNS]
+    chart = solara.use_reactive("")
+    chosen = [f for f, _ in found if f.name in selected.value]
 
     def load() -> dict[str, list[Path] | str]:
-        """Chart files per chosen folder (drawn first where missing), or the reason there are none."""
+        """Chart files per chosen folder (a sweep's drawn first where missing), or why there are none."""
         out: dict[str, list[Path] | str] = {}
         for folder in chosen:
             try:
-                out[folder.name] = ensure_charts(folder)
+                out[folder.name] = ensure_charts(folder, kinds[folder.name], root)
             except Exception as exc:  # shown on the page; one bad folder must not hide the others
                 out[folder.name] = str(exc) or type(exc).__name__
         return out
 
     task = solara.lab.use_task(load, dependencies=[tuple(str(f) for f in chosen), refresh.value],
                                raise_error=False)
-
-    with solara.Sidebar():
-        with solara.Card("Result folders", subtitle=str(root.resolve())):
-            if names:
-                solara.SelectMultiple("Folders to compare", values=selected, all_values=names,
-                                      classes=["armsrace-results-select"])
-                solara.Text(f"Up to {MAX_COLUMNS} folders side by side.", style={"font-size": "0.85em"})
-            else:
-                solara.Warning(f"No result folders (with manifest.json) in {root}. "
-                               "Run 'armsrace sweep' first, or start 'armsrace viz --results DIR'.")
-            solara.Button("Rescan folder", icon_name="mdi-refresh", text=True,
-                          on_click=lambda: refresh.set(refresh.value + 1))
-
-    solara.Markdown("## Results: charts side by side")
-    if not chosen:
-        solara.Info("Pick one or more result folders in the sidebar to compare their charts.")
-        return
     charts = task.value if task.finished and task.value else {}
-    with solara.Columns([1] * len(chosen)):
-        for folder in chosen:
-            with solara.Column(gap="0px"):
-                solara.Markdown(f"### {folder.name}")
-                solara.Text(describe(folder), style={"color": "#555", "font-size": "0.9em"})
-                if isinstance(charts.get(folder.name), str):
-                    solara.Error(charts[folder.name])
-    if task.pending:
-        solara.Text("Loading charts (drawing them where a folder has none yet)…")
-        solara.ProgressLinear(True)
     files = {name: v for name, v in charts.items() if isinstance(v, list)}
-    captions: dict[str, str] = {}  # in plots.json order of the first folder that lists the chart
+    captions: dict[str, str] = {}
     for folder in chosen:
         for stem, text in descriptions(folder).items():
             captions.setdefault(stem, text)
     stems = list(dict.fromkeys([s for s in captions if any(p.stem == s for v in files.values() for p in v)]
                                + sorted({p.stem for v in files.values() for p in v})))
-    for stem in stems:
-        with solara.Card(chart_title(stem), subtitle=captions.get(stem, ""), classes=["armsrace-results-row"],
-                         margin=0, elevation=1, style={"margin-top": "12px"}):
-            with solara.Columns([1] * len(chosen)):
-                for folder in chosen:
-                    path = next((p for p in files.get(folder.name, []) if p.stem == stem), None)
-                    if path is None:
-                        solara.Text("(not in this folder)", style={"color": "#888"})
-                    else:
-                        solara.Image(path, width="100%",
-                                     classes=["armsrace-result-chart", f"armsrace-result-{folder.name}"])
+    titles = {chart_title(s): s for s in stems}
+    shown = chart.value if chart.value in titles else next(iter(titles), "")
+
+    with solara.Sidebar():
+        with solara.Card("Result folders", subtitle=str(root.resolve())):
+            if names:
+                solara.SelectMultiple("Folders", values=selected, all_values=names,
+                                      classes=["armsrace-results-select"])
+                solara.Text("Sweeps, runs and comparisons under the results folder.",
+                            style={"font-size": "0.85em"})
+            else:
+                solara.Warning(f"No result folders in {root}. Run 'armsrace sweep', 'armsrace run' or "
+                               "'armsrace compare' first, or start 'armsrace viz --results DIR'.")
+            solara.Button("Rescan folder", icon_name="mdi-refresh", text=True,
+                          on_click=lambda: refresh.set(refresh.value + 1))
+        if titles:
+            with solara.Card("Chart"):
+                solara.Select("Chart shown", values=list(titles), value=shown, on_value=chart.set,
+                              classes=["armsrace-chart-select"])
+
+    solara.Markdown("## Results: one chart across folders")
+    if not chosen:
+        solara.Info("Pick one or more result folders in the sidebar.")
+        return
+    if task.pending:
+        solara.Text("Loading charts (drawing them where a sweep has none yet)…", classes=["armsrace-results-loading"])
+        solara.ProgressLinear(True)
+    stem = titles.get(shown, "")
+    if stem:
+        solara.Text(f"{shown}: {captions.get(stem, '')}".rstrip(": "), classes=["armsrace-results-chart-title"],
+                    style={"font-size": "1.1em", "font-weight": "600", "display": "block"})
+    for folder in chosen:
+        with solara.Card(margin=0, elevation=1, classes=["armsrace-results-row"], style={"margin-top": "12px"}):
+            # Names are data, not markup: plain text only (solara.Text), never Markdown or HTML.
+            solara.Text(folder.name, classes=["armsrace-results-folder"],
+                        style={"font-size": "1.05em", "font-weight": "600", "display": "block"})
+            solara.Text(f"{KIND_LABELS[kinds[folder.name]]} · {describe(folder, kinds[folder.name])}",
+                        style={"color": "#555", "font-size": "0.9em", "display": "block"})
+            got = charts.get(folder.name)
+            if isinstance(got, str):
+                solara.Error(got)
+                continue
+            path = next((p for p in files.get(folder.name, []) if p.stem == stem), None)
+            if path is None:
+                if got is not None:
+                    solara.Text("(this chart is not in this folder)", style={"color": "#888"})
+                continue
+            solara.Image(store.read_chart(path, root), format="png", width="100%",
+                         classes=["armsrace-result-chart", f"armsrace-result-{css_name(folder.name)}"])
