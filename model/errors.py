@@ -25,6 +25,10 @@ class ResumeError(ParameterError):
     """A sweep cannot be resumed (or would overwrite another sweep)."""
 
 
+class LockedError(ResumeError):
+    """Another sweep holds the result folder's lock (the message names its process and host)."""
+
+
 class IndicesUndefined(ParameterError):
     """Sensitivity indices cannot be computed for an output (``reason``: missing values, no variance,
     or no variance within the Saltelli blocks)."""

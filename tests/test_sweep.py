@@ -378,27 +378,32 @@ def test_sweep_that_fails_before_its_manifest_leaves_no_folder(sweep_small, tmp_
 
 
 LOCK_HOLDER = """
-import fcntl, sys, time
-f = open(sys.argv[1], "a")
-fcntl.flock(f, fcntl.LOCK_EX)
-print("locked", flush=True)
-time.sleep(60)
+import sys, time
+from model.batch.store import sweep_lock
+with sweep_lock(sys.argv[1]):
+    print("locked", flush=True)
+    time.sleep(60)
 """
 
 
-def test_second_sweep_on_the_same_folder_is_refused(sweep_small, tmp_path, capsys):
+def test_second_sweep_on_the_same_folder_is_refused_naming_the_holder(sweep_small, tmp_path, capsys):
+    import socket
+
     out = tmp_path / "r"
     assert cli(sweep_small, "--out", out, "--chunk-size", 5) == 0
+    assert not (out / ".lock").exists()  # a finished sweep leaves no lock file
     _undo_chunk(out)
-    holder = subprocess.Popen([sys.executable, "-c", LOCK_HOLDER, str(out / ".lock")], stdout=subprocess.PIPE,
-                              text=True)
+    holder = subprocess.Popen([sys.executable, "-c", LOCK_HOLDER, str(out)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
         capsys.readouterr()
-        for extra in (("--resume",), ()):
-            assert cli(sweep_small, "--out", out, *extra) == 2
+        for _ in range(2):  # a refused sweep does not erase the holder's name
+            assert cli(sweep_small, "--out", out, "--resume") == 2
             err = capsys.readouterr().err.strip()
             assert err.count("\n") == 0 and f"another armsrace sweep is writing to {str(out)!r}" in err
+            assert f"pid {holder.pid} on {socket.gethostname()}" in err and "started 20" in err
+        assert cli(sweep_small, "--out", out) == 2  # without --resume: refused before the lock is tried
+        assert "already holds a sweep" in capsys.readouterr().err
         assert not read_manifest(out)["chunks"]["00001"]["done"]
         assert cli(sweep_small, "--out", tmp_path / "elsewhere") == 0  # other folders are not affected
     finally:
@@ -406,3 +411,79 @@ def test_second_sweep_on_the_same_folder_is_refused(sweep_small, tmp_path, capsy
         holder.wait()
     assert cli(sweep_small, "--out", out, "--resume") == 0  # the lock died with its holder
     assert all(c["done"] for c in read_manifest(out)["chunks"].values())
+    assert not (out / ".lock").exists()
+
+
+STALE_HOLDER = """
+import fcntl, json, os, socket, subprocess, sys
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
+fcntl.flock(fd, fcntl.LOCK_EX)
+os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started_utc": "2025-01-01T00:00:00+00:00",
+                         "command": "armsrace sweep x.toml"}).encode())
+# a process the sweep started keeps the lock open after the sweep died
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], pass_fds=(fd,),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+print(child.pid, flush=True)
+"""
+
+
+def test_a_stale_lock_is_explained(sweep_small, tmp_path, capsys):
+    out = tmp_path / "r"
+    out.mkdir()
+    holder = subprocess.run([sys.executable, "-c", STALE_HOLDER, str(out / ".lock")], capture_output=True,
+                            text=True, timeout=30, check=True)
+    child = int(holder.stdout.strip())
+    try:
+        capsys.readouterr()
+        assert cli(sweep_small, "--out", out) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and "stale lock" in err and "no longer running" in err
+        assert "2025-01-01" in err and str(out / ".lock") in err and "fuser" in err
+        assert not (out / "manifest.json").exists()
+    finally:
+        os.kill(child, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # the lock dies with the last process holding it
+        if cli(sweep_small, "--out", out) == 0:
+            break
+        time.sleep(0.1)
+    assert all(c["done"] for c in read_manifest(out)["chunks"].values())
+
+
+def test_a_refused_sweep_leaves_no_lock_file(sweep_small, tmp_path, capsys):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("my notes")
+    assert cli(sweep_small, "--out", mine) == 2  # not empty
+    assert "notes.txt" in capsys.readouterr().err
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
+    out = tmp_path / "r"
+    assert cli(sweep_small, "--out", out) == 0
+    sweep_small.write_text(SMALL.replace("count = 3", "count = 2"))
+    for extra in ((), ("--resume",)):  # holds a sweep / holds another sweep
+        assert cli(sweep_small, "--out", out, *extra) == 2
+        assert not (out / ".lock").exists()
+
+
+NO_FCNTL = """
+import sys
+sys.modules["fcntl"] = None  # import fcntl fails, as on Windows
+from model.cli import main
+code = main(sys.argv[1:])
+print("fcntl" in sys.modules and sys.modules["fcntl"] is not None, flush=True)
+sys.exit(code)
+"""
+
+
+def test_help_and_sweeps_work_where_fcntl_does_not_exist(sweep_small, tmp_path):
+    def without_fcntl(*args):
+        return subprocess.run([sys.executable, "-c", NO_FCNTL, *map(str, args)], capture_output=True, text=True,
+                              timeout=120)
+
+    r = without_fcntl("--help")
+    assert r.returncode == 0 and "usage: armsrace" in r.stdout, r.stderr
+    out = tmp_path / "r"
+    r = without_fcntl("sweep", sweep_small, "--out", out, "--quiet")
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    assert r.stdout.splitlines()[-1] == "False"  # really without fcntl
+    assert all(c["done"] for c in read_manifest(out)["chunks"].values()) and not (out / ".lock").exists()

@@ -23,7 +23,8 @@ Sweep result folders (the contract that charts, comparisons and the browser view
                                    parameters, every outcome of model.sim.outcomes.summarise, stability_radius
     DIR/agents/chunk-00000.parquet per run, year and country: run, year, country and the kept
                                    variables (only when the experiment keeps paths)
-    DIR/.lock                      held (flock) by the sweep writing to DIR; no content
+    DIR/.lock                      held by the sweep writing to DIR (a filelock), naming it: pid, host,
+                                   start time, command; removed when that sweep ends
 
 Only the chunks the manifest marks done are ever read (:func:`done_chunk_files`): a chunk file not
 marked done (a sweep killed between renaming it into place and marking it) is recomputed on resume.
@@ -35,7 +36,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import hashlib
 import importlib.metadata
 import io
@@ -43,6 +43,7 @@ import json
 import os
 import platform
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -56,7 +57,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from model.errors import OutputError, ParameterError, ResumeError
+from model.errors import LockedError, OutputError, ParameterError, ResumeError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("ea-armsrace", "mesa", "numpy", "pandas", "scipy", "matplotlib", "pyarrow", "SALib",
@@ -64,7 +65,7 @@ PACKAGES = ("ea-armsrace", "mesa", "numpy", "pandas", "scipy", "matplotlib", "py
 
 MANIFEST = "manifest.json"
 LOCK = ".lock"
-"""Lock file of a sweep result folder: the sweep writing to it holds an exclusive ``flock``."""
+"""Lock file of a sweep result folder, held by the sweep writing to it (:func:`sweep_lock`)."""
 TMP_SUFFIX = ".tmp"
 """Suffix of files being written (:func:`atomic_write`); such files are never results."""
 CHUNK_DIRS = ("runs", "agents")
@@ -119,6 +120,21 @@ def _first_existing(p: Path) -> Path:
     while not p.exists():
         p = p.parent
     return p
+
+
+def _reason(exc: OSError) -> str:
+    """The system's words for an OSError (``No space left on device``), for one-line messages."""
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
+def make_folder(folder: Path, option: str = "--out") -> Path:
+    """Create ``folder`` (and its parents) or raise OutputError naming it: a writability check can pass
+    where creating fails (``/proc`` as root, a full disk, a read-only mount)."""
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"The {option!r} folder {str(folder)!r} cannot be created: {_reason(exc)}.") from None
+    return Path(folder)
 
 
 def atomic_write(path: Path, data: bytes | str | Callable[[Path], None]) -> Path:
@@ -258,23 +274,109 @@ def metadata(**fields: Any) -> dict[str, Any]:
 
 # --- sweep folders: writing ----------------------------------------------------------------------
 
+LOCK_WAIT = 0.5
+"""Seconds a sweep tries to take a folder's lock before it refuses (a lock just being released is taken)."""
+
+
 @contextlib.contextmanager
 def sweep_lock(out: Path) -> Iterator[None]:
-    """Hold an exclusive, non-blocking ``flock`` on ``out/.lock`` (refuse if another sweep has it).
+    """Hold the lock of a sweep result folder, ``out/.lock``, or refuse at once if another sweep has it.
 
-    ``out`` is created if needed (with its parents).
+    The lock is a :class:`filelock.FileLock` (``flock`` on Unix, ``msvcrt`` on Windows), so it is
+    released by the system when its holder dies. While held, the file names its holder (pid, host,
+    start time, command line) for the message another sweep gets; it is removed, still held, when
+    the sweep ends (a sweep that opened the removed file sees it is gone and takes a new one), so no
+    ``.lock`` is left in the folder. ``out`` is created if needed (with its parents).
+
+    Raises:
+        LockedError: another process holds the lock (the message names it, and explains a stale lock).
+        OutputError: ``out`` cannot be created, or its file system has no file locks.
     """
-    Path(out).mkdir(parents=True, exist_ok=True)
-    fd = os.open(Path(out) / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    import warnings
+
+    with warnings.catch_warnings():  # "only soft file lock is available" (no fcntl): said in the docs instead
+        warnings.simplefilter("ignore")
+        import filelock
+
+    out = Path(out)
+    make_folder(out)
+    path = out / LOCK
+    record = (json.dumps(_holder(), separators=(", ", ": ")) + "\n").encode()
+    # A native lock (flock, msvcrt) names its holder through its own descriptor; the soft lock used where
+    # neither exists (a Unix without fcntl) writes its own marker into the file and removes it on release.
+    native = filelock.FileLock in (filelock.UnixFileLock, filelock.WindowsFileLock)
+
+    def claim(fd: int) -> None:  # runs with the lock held, on its descriptor
+        with contextlib.suppress(OSError):  # the name is for messages only; the lock is what counts
+            os.ftruncate(fd, 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.write(fd, record)
+
+    lock = filelock.FileLock(path, timeout=LOCK_WAIT, **({"on_acquired": claim} if native else {}))
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise ResumeError(f"The '--out' folder {str(out)!r} is locked: another armsrace sweep is writing to "
-                              f"{str(out)!r}; wait for it to finish, or choose another --out.") from None
+        lock.acquire()
+    except filelock.Timeout:
+        raise LockedError(locked_message(out)) from None
+    except OSError as exc:
+        raise OutputError(f"The '--out' folder {str(out)!r} cannot be locked: {_reason(exc)}.") from None
+    try:
         yield
     finally:
-        os.close(fd)  # releases the lock
+        if native:
+            with contextlib.suppress(OSError):
+                path.unlink()  # still held: nobody can take this file between the unlink and the release
+        lock.release()
+
+
+def _holder() -> dict[str, Any]:
+    """What a lock file says about its holder."""
+    return {"pid": os.getpid(), "host": socket.gethostname(),
+            "started_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])}
+
+
+def lock_holder(out: Path) -> dict[str, Any] | None:
+    """The holder named in ``out/.lock`` (None if the file is gone, unreadable or names nobody)."""
+    try:
+        holder = json.loads((Path(out) / LOCK).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(holder, dict) or not isinstance(holder.get("pid"), int) or not holder.get("host"):
+        return None
+    return holder
+
+
+def _running(pid: int) -> bool:
+    """Whether a process ``pid`` runs on this machine (psutil comes with dask.distributed)."""
+    try:
+        import psutil
+    except ImportError:  # pragma: no cover - psutil is a dependency of distributed
+        return True
+    return psutil.pid_exists(pid)
+
+
+def locked_message(out: Path) -> str:
+    """The one-line refusal for a locked folder: who holds it, and what to do (a stale lock explained)."""
+    out = Path(out)
+    lock = str(out / LOCK)
+    holder = lock_holder(out)
+    where = f"The '--out' folder {str(out)!r} is locked"
+    if holder is None:
+        return (f"{where}: another armsrace sweep is writing to {str(out)!r}; wait for it to finish, "
+                f"or choose another --out.")
+    pid, host = holder["pid"], str(holder["host"])
+    since = f", started {holder['started_utc']}" if holder.get("started_utc") else ""
+    if host != socket.gethostname():
+        return (f"{where}: another armsrace sweep is writing to {str(out)!r} (pid {pid} on host {host!r}{since}); "
+                f"wait for it to finish, or choose another --out; if that sweep no longer runs, the lock is stale "
+                f"(its host stopped without releasing it): remove {lock!r} and retry.")
+    if _running(pid):
+        command = f": {holder['command']}" if holder.get("command") else ""
+        return (f"{where}: another armsrace sweep is writing to {str(out)!r} (pid {pid} on {host}{since}{command}); "
+                f"wait for it to finish, or choose another --out.")
+    return (f"{where} by a stale lock: the sweep that took it (pid {pid} on {host}{since}) is no longer running, "
+            f"but a process it started still holds {lock!r} open; stop that process (e.g. 'fuser -v {lock}' "
+            f"names it) and retry.")
 
 
 def chunk_key(index: int) -> str:
@@ -336,14 +438,19 @@ def remove_temporaries(folder: Path) -> None:
 def only_leftovers(out: Path) -> bool:
     """True if ``out`` holds nothing but what a sweep killed before its first manifest can leave:
     the lock file, temporary files, and ``runs/`` / ``agents/`` folders holding only temporaries."""
-    for p in Path(out).iterdir():
+    return first_foreign(out) is None
+
+
+def first_foreign(out: Path) -> Path | None:
+    """The first entry of ``out`` (by name) that is not a leftover of a sweep (see :func:`only_leftovers`)."""
+    for p in sorted(Path(out).iterdir()):
         if p.name == LOCK or (p.name.endswith(TMP_SUFFIX) and p.is_file()):
             continue
         if p.name in CHUNK_DIRS and p.is_dir() and not p.is_symlink():
             if all(q.name.endswith(TMP_SUFFIX) and q.is_file() for q in p.iterdir()):
                 continue
-        return False
-    return True
+        return p
+    return None
 
 
 def remove_if_empty(out: Path) -> None:

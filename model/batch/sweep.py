@@ -19,8 +19,9 @@ their canonical JSON; it changes with the base scenario file, ``[fixed]`` or
 ``model/data/defaults.toml``), the design points (``design_hash``: sha256 of each column's
 name, dtype and bytes; it changes when another SALib or SciPy draws other LHS / Sobol points) and
 the model's data files (``data_hash``: ``model/data/*.csv`` and ``*.toml``) must all be unchanged.
-One sweep at a time writes to a folder: the sweep holds an exclusive lock on ``DIR/.lock`` and
-another sweep on the same folder is refused at once.
+One sweep at a time writes to a folder: the sweep holds the lock ``DIR/.lock``
+(:func:`model.batch.store.sweep_lock`) and another sweep on the same folder is refused at once, with
+a message naming the holder. A refused sweep leaves nothing behind, and a finished one no lock file.
 
 Crash safety: each chunk file is written under a temporary name and renamed into place
 (:func:`model.batch.store.atomic_write`), then the chunk is marked done in ``manifest.json`` (itself
@@ -52,7 +53,7 @@ from model.batch import store
 from model.batch.engine import ENGINES, agents_arrow, runs_columns, simulate
 from model.batch.experiments import Experiment, load_experiment, run_seeds
 from model.batch.store import MANIFEST, check_writable, chunk_key, file_hash, metadata
-from model.errors import ParameterError, ResumeError
+from model.errors import LockedError, ParameterError, ResumeError
 from model.sim.counterfactual import ensemble_band
 from model.sim.params import DATA_DIR, Params
 
@@ -213,22 +214,27 @@ def run_sweep(experiment_path: str | Path, out: str | Path | None = None, worker
     hashes = {"experiment_hash": file_hash(path), "params_hash": params_hash(exp.base),
               "design_hash": design_hash(exp.points), "data_hash": data_hash()}
     created = not out.exists()
-    with store.sweep_lock(out):
-        try:
+    # Refuse what can be refused before touching the folder (a refused sweep leaves nothing behind, not
+    # even a lock file); the same checks run again under the lock, where they decide.
+    if out.is_dir():
+        _existing_manifest(out, resume, hashes, path)
+    try:
+        with store.sweep_lock(out):
             _sweep(exp, path, out, hashes, workers, scheduler, resume, engine, chunk_size, progress)
-        except BaseException:
-            if created:  # failed before its manifest (e.g. no scheduler): leave no folder behind
-                store.remove_if_empty(out)
-            raise
+    except LockedError:
+        raise  # the folder is another sweep's: touch nothing
+    except BaseException:
+        if created:  # failed before its manifest (e.g. no scheduler): leave no folder behind
+            store.remove_if_empty(out)
+        raise
     return out
 
 
 def _sweep(exp: Experiment, path: Path, out: Path, hashes: dict[str, str], workers: int | None,
            scheduler: str | None, resume: bool, engine: str, chunk_size: int | None, progress: bool) -> None:
     """The sweep proper, under the folder's lock."""
-    manifest = _existing_manifest(out, resume)
+    manifest = _existing_manifest(out, resume, hashes, path)
     if manifest is not None:
-        _check_same_sweep(manifest, hashes, path, out)
         if chunk_size is not None and chunk_size != manifest["chunk_size"]:
             raise ResumeError(f"The '--chunk-size' option must match the sweep being resumed "
                               f"({manifest['chunk_size']}). Got {chunk_size!r} instead.")
@@ -327,22 +333,27 @@ def new_manifest(exp: Experiment, path: Path, hashes: dict[str, str], chunk_size
         chunks=chunks)
 
 
-def _existing_manifest(out: Path, resume: bool) -> dict[str, Any] | None:
-    """The manifest to resume from, or None for a fresh sweep; refuses to mix sweeps."""
+def _existing_manifest(out: Path, resume: bool, hashes: dict[str, str], path: Path) -> dict[str, Any] | None:
+    """The manifest to resume from (checked to be the same sweep), or None for a fresh sweep; refuses to
+    mix sweeps."""
     has_manifest = store.has_manifest(out)
-    non_empty = out.is_dir() and not store.only_leftovers(out)
+    foreign = store.first_foreign(out) if out.is_dir() else None
+    non_empty = foreign is not None
     if resume:
         if has_manifest:
-            return store.read_manifest(out)
+            manifest = store.read_manifest(out)
+            _check_same_sweep(manifest, hashes, path, out)
+            return manifest
         if non_empty:
             raise ResumeError(f"The '--out' folder {str(out)!r} holds no sweep to resume (no {MANIFEST}) "
-                              f"and is not empty; choose another --out.")
+                              f"and is not empty (it holds {foreign.name!r}); choose another --out.")
         return None
     if has_manifest:
         raise ResumeError(f"The '--out' folder {str(out)!r} already holds a sweep; use --resume to "
                           f"finish it, or choose another --out.")
     if non_empty:
-        raise ResumeError(f"The '--out' folder {str(out)!r} is not empty; choose another --out.")
+        raise ResumeError(f"The '--out' folder {str(out)!r} is not empty (it holds {foreign.name!r}, which no sweep "
+                          f"wrote); a sweep writes only into a new or empty folder: choose another --out.")
     return None
 
 
