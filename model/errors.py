@@ -21,6 +21,19 @@ class OutputError(ParameterError):
     """An output folder or file cannot be written."""
 
 
+class WriteError(OutputError):
+    """A file cannot be written (a full disk, a read-only or vanished folder): ``path`` and the system's
+    ``reason``. Raised by the store's writers; a staged command reports the file where it was going."""
+
+    def __init__(self, path: object, reason: str) -> None:
+        super().__init__(f"The file {str(path)!r} cannot be written: {reason}.")
+        self.path = str(path)
+        self.reason = reason
+
+    def __reduce__(self):
+        return type(self), (self.path, self.reason)
+
+
 class ResumeError(ParameterError):
     """A sweep cannot be resumed (or would overwrite another sweep)."""
 

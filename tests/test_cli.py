@@ -8,12 +8,12 @@ from pathlib import Path
 import matplotlib.image as mpimg
 import pandas as pd
 import pytest
-from helpers import armsrace
+from helpers import armsrace, full_disk, tree
 
 from model.sim.outcomes import ESCALATION
 
 EXPECTED_FILES = {"agents.parquet", "agents.csv", "summary.json", "summary.csv", "metadata.json",
-                  "burden.png", "spending.png", "threat.png"}
+                  "burden.png", "spending.png", "threat.png", ".armsrace-outputs.json"}
 
 
 @pytest.fixture(scope="module")
@@ -156,4 +156,71 @@ def test_failure_midway_leaves_the_output_folder_untouched(tmp_path, monkeypatch
     with pytest.raises(RuntimeError):
         cli.main(["run", "--out", str(out)])
     assert not out.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- outputs: never replace what the command did not write ---------------------------------------
+
+def one_line_error(res, code: int = 2) -> str:
+    """The stderr of a refused command: exactly one line, no traceback, the given exit status."""
+    assert res.returncode == code, (res.returncode, res.stderr)
+    assert "Traceback" not in res.stderr and len(res.stderr.strip().splitlines()) == 1, res.stderr
+    return res.stderr.strip()
+
+
+def test_run_never_deletes_a_users_folder_named_like_an_output(tmp_path):
+    out = tmp_path / "out"
+    (out / "summary.json").mkdir(parents=True)
+    (out / "summary.json" / "notes.txt").write_text("mine")
+    before = tree(tmp_path)
+    for extra in ((), ("--force",)):
+        err = one_line_error(armsrace("run", "--out", str(out), *extra))
+        assert err.startswith("armsrace run: error: ") and str(out / "summary.json") in err
+    assert tree(tmp_path) == before  # nothing written beside it either, no staging folder
+
+
+def test_run_again_needs_force_and_force_replaces_only_its_own_files(tmp_path):
+    out = tmp_path / "out"
+    assert armsrace("run", "--out", str(out)).returncode == 0
+    (out / "my_notes.md").write_text("mine")
+    first = tree(out)
+    err = one_line_error(armsrace("run", "--seed", "1", "--out", str(out)))
+    assert "add --force" in err and tree(out) == first
+    res = armsrace("run", "--seed", "1", "--set", "threat_noise=0.2", "--out", str(out), "--force")
+    assert res.returncode == 0, res.stderr
+    assert (out / "my_notes.md").read_text() == "mine" and json.loads((out / "metadata.json").read_text())["seed"] == 1
+    (out / "summary.csv").write_text("edited")
+    err = one_line_error(armsrace("run", "--out", str(out), "--force"))
+    assert str(out / "summary.csv") in err and "changed since" in err
+
+
+@pytest.fixture(scope="module")
+def results_pair(tmp_path_factory):
+    from fixtures_results import write_grid
+
+    root = tmp_path_factory.mktemp("pair")
+    return write_grid(root / "a"), write_grid(root / "b")
+
+
+@pytest.mark.parametrize("command", ["run", "plot", "calibrate", "backtest", "compare", "discover", "report"])
+def test_an_output_folder_that_cannot_be_created_is_one_line(command, results_pair, tmp_path):
+    """Under /proc the writability check passes for root, but nothing can be created there."""
+    out = Path("/proc/armsrace-test") / command
+    args = {"run": [], "plot": [str(results_pair[0])], "calibrate": [], "backtest": ["--train-until", "2014"],
+            "compare": [str(d) for d in results_pair], "discover": [str(results_pair[0]), "--outcome", "spiral"],
+            "report": ["--quick"]}[command]
+    err = one_line_error(armsrace(command, *args, "--out", str(out)))
+    assert err.startswith(f"armsrace {command}: error: The '--out' folder {str(out)!r} ")
+    assert not out.exists()
+
+
+def test_a_full_disk_during_a_run_is_one_line_and_leaves_nothing(tmp_path, monkeypatch, capsys):
+    from model import cli
+
+    opened = full_disk(monkeypatch, after=3)
+    out = tmp_path / "out"
+    assert cli.main(["run", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"armsrace run: error: The file {str(out / opened[3].name)!r} cannot be written: No space left "
+                   f"on device; nothing was written to {str(out)!r}.\n")
     assert list(tmp_path.iterdir()) == []

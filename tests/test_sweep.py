@@ -487,3 +487,22 @@ def test_help_and_sweeps_work_where_fcntl_does_not_exist(sweep_small, tmp_path):
     assert r.returncode == 0 and r.stderr == "", r.stderr
     assert r.stdout.splitlines()[-1] == "False"  # really without fcntl
     assert all(c["done"] for c in read_manifest(out)["chunks"].values()) and not (out / ".lock").exists()
+
+
+def test_a_full_disk_stops_the_sweep_with_one_line_and_it_resumes(sweep_small, tmp_path, monkeypatch, capsys):
+    from helpers import full_disk
+
+    out = tmp_path / "r"
+    opened = full_disk(monkeypatch, after=4)  # manifest, chunk 0 (runs, agents), manifest; then the disk is full
+    assert cli(sweep_small, "--out", out, "--chunk-size", 5) == 2
+    err = capsys.readouterr().err
+    assert opened[4].name.startswith(".chunk-00001.parquet.")
+    assert err == (f"armsrace sweep: error: The file {str(out / 'runs' / 'chunk-00001.parquet')!r} cannot be "
+                   f"written: No space left on device. The sweep in {str(out)!r} stopped with 1 of 4 chunks done; "
+                   f"finish it with 'armsrace sweep {sweep_small} --out {out} --resume'.\n")
+    assert not list(out.rglob("*.tmp")) and not (out / ".lock").exists()
+    assert [k for k, c in read_manifest(out)["chunks"].items() if c["done"]] == ["00000"]
+    monkeypatch.undo()  # space again
+    assert cli(sweep_small, "--out", out, "--resume") == 0
+    assert cli(sweep_small, "--out", tmp_path / "fresh") == 0
+    assert_same_results(out, tmp_path / "fresh")

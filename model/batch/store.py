@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import hashlib
 import importlib.metadata
 import io
@@ -50,14 +51,14 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from model.errors import LockedError, OutputError, ParameterError, ResumeError
+from model.errors import LockedError, OutputError, ParameterError, ResumeError, WriteError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("ea-armsrace", "mesa", "numpy", "pandas", "scipy", "matplotlib", "pyarrow", "SALib",
@@ -76,6 +77,50 @@ DERIVED = {"spiral_share": ("spiral",), "escalating_share": ("buildup", "spiral"
 
 # --- writing -------------------------------------------------------------------------------------
 
+OUTPUTS = ".armsrace-outputs.json"
+"""The record :func:`staged_output` keeps in every folder a command wrote: per file (relative path), the
+command that wrote it, its sha256 and the time. It is how a command recognises its own earlier outputs:
+a file is one if the record names it, with this command, and its content still has the recorded sha256.
+``--force`` replaces those; anything else in the way (a user's file or folder, a file changed since it
+was written, a symbolic link) is never replaced."""
+
+
+def open_for_writing(path: Path) -> BinaryIO:
+    """Open a file of a result folder for writing (binary). Every file the store writes is opened here,
+    which makes it the place where a full disk shows up (and where tests put one)."""
+    return open(path, "wb")
+
+
+@contextlib.contextmanager
+def _writing(path: Path, sync: bool = False) -> Iterator[BinaryIO]:
+    """``path`` opened for writing; an OSError while opening, writing, syncing or closing it becomes a
+    one-line :class:`~model.errors.WriteError` naming the file and the system's reason."""
+    try:
+        with open_for_writing(path) as fh:
+            yield fh
+            if sync:  # on the disk before it is renamed into place, and before a manifest says so
+                fh.flush()
+                os.fsync(fh.fileno())
+    except OSError as exc:
+        raise WriteError(path, _reason(exc)) from None
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (POSIX; Windows cannot open folders, and needs no such step)."""
+    if os.name != "posix":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems cannot sync a folder; the file itself was synced
+    finally:
+        os.close(fd)
+
+
 def check_writable(folder: Path, option: str = "--out") -> None:
     """Raise OutputError (one line, naming the option and folder) unless ``folder`` can be written."""
     folder = Path(folder)
@@ -90,30 +135,168 @@ def check_writable(folder: Path, option: str = "--out") -> None:
 
 
 @contextlib.contextmanager
-def staged_output(folder: Path, option: str = "--out") -> Iterator[Path]:
+def staged_output(folder: Path, option: str = "--out", command: str = "armsrace", force: bool = False,
+                  expect: Sequence[str] = ()) -> Iterator[Path]:
     """Yield a staging folder; on success move its files into ``folder`` (created if needed).
 
-    Files already in ``folder`` with the same names are replaced; others are left alone. On any
-    exception the staging folder is removed and ``folder`` is untouched.
+    Nothing the command did not write is ever replaced or deleted: files of other names are left
+    alone, and a path the command writes that already exists is refused (one line naming it) unless
+    ``force`` is given and it is this command's own earlier output (see :data:`OUTPUTS`). Folders in
+    the stage are merged into existing folders file by file. The check runs on entry for ``expect``
+    (names the command always writes, for an early refusal) and for every file before anything is
+    moved. On any exception the staging folder is removed and ``folder`` is untouched.
+
+    Args:
+        folder: the output folder.
+        option: the option that named it, for messages.
+        command: the subcommand writing (``run``, ``plot``, ...), recorded in :data:`OUTPUTS`.
+        force: replace this command's own earlier outputs.
+        expect: relative paths the command will certainly write.
+
+    Raises:
+        OutputError: ``folder`` cannot be created or written (a full disk names the file: nothing is
+            written), or a path in the way is not the command's own (or ``force`` is not given).
     """
     folder = Path(folder)
     check_writable(folder, option)
+    _refuse_conflicts(folder, [Path(e) for e in expect], option, command, force)
     # A hidden sibling on the same filesystem (renames are atomic); inside the folder only when
     # its parent cannot be written.
     anchor = _first_existing(folder.absolute().parent)
     if not os.access(anchor, os.W_OK | os.X_OK):
         anchor = folder
-    stage = Path(tempfile.mkdtemp(prefix=f".{folder.name}.staging-", dir=anchor))
     try:
-        yield stage
-        folder.mkdir(parents=True, exist_ok=True)
-        for item in stage.iterdir():
-            target = folder / item.name
-            if target.is_dir() and not target.is_symlink():
-                shutil.rmtree(target)
-            os.replace(item, target)
+        stage = Path(tempfile.mkdtemp(prefix=f".{folder.name}.staging-", dir=anchor))
+    except OSError as exc:
+        raise OutputError(f"The {option!r} folder {str(folder)!r} cannot be created: {_reason(exc)}.") from None
+    try:
+        try:
+            yield stage
+        except WriteError as exc:
+            raise OutputError(f"{_staged_name(exc.path, stage, folder)} cannot be written: {exc.reason}; nothing "
+                              f"was written to {str(folder)!r}.") from None
+        except OSError as exc:  # a file of the stage written by other means (a library writing itself)
+            if exc.errno not in DISK_FULL and not _inside(exc.filename, stage):
+                raise
+            raise OutputError(f"The {option!r} folder {str(folder)!r} cannot be written: {_reason(exc)}; nothing "
+                              f"was written.") from None
+        _commit(stage, folder, option, command, force)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+DISK_FULL = tuple(e for e in (errno.ENOSPC, getattr(errno, "EDQUOT", None)) if e is not None)
+
+
+def _inside(name: Any, folder: Path) -> bool:
+    try:
+        return name is not None and Path(os.fsdecode(name)).resolve().is_relative_to(folder.resolve())
+    except (TypeError, ValueError, OSError):
+        return False
+
+
+def _staged_name(path: str, stage: Path, folder: Path) -> str:
+    """``The file '<folder>/<name>'`` for a file of the stage: messages name where it was going."""
+    try:
+        rel = Path(path).resolve().relative_to(stage.resolve())
+    except ValueError:
+        return f"The file {path!r}"
+    return f"The file {str(folder / rel)!r}"
+
+
+def _commit(stage: Path, folder: Path, option: str, command: str, force: bool) -> None:
+    """Move the stage's files into ``folder`` (refusing conflicts first) and record them in :data:`OUTPUTS`."""
+    files = sorted(p.relative_to(stage) for p in stage.rglob("*") if p.is_file() and not p.is_symlink())
+    _refuse_conflicts(folder, files, option, command, force)
+    hashes = {rel.as_posix(): file_hash(stage / rel) for rel in files}
+    record = read_outputs(folder) or {}
+    make_folder(folder, option)
+    try:
+        for rel in files:
+            (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(stage / rel, folder / rel)
+    except OSError as exc:
+        raise OutputError(f"The {option!r} folder {str(folder)!r} cannot be written: {_reason(exc)}.") from None
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    record.update({rel: {"command": command, "sha256": sha, "written_utc": now} for rel, sha in hashes.items()})
+    try:
+        atomic_write(folder / OUTPUTS, _json_bytes({"about": "files written here by armsrace commands (--force "
+                                                            "replaces only these, unchanged)", "files": record}))
+    except WriteError as exc:
+        raise OutputError(f"The {option!r} folder {str(folder)!r} was written but its record {OUTPUTS!r} was not: "
+                          f"{exc.reason}; the files are complete, but --force will not replace them.") from None
+
+
+def read_outputs(folder: Path) -> dict[str, dict[str, Any]] | None:
+    """The record of the files commands wrote in ``folder`` ({} if there is none; None if a file of that
+    name is there but is not such a record: then it is someone else's and is never replaced)."""
+    path = Path(folder) / OUTPUTS
+    if not path.exists() and not path.is_symlink():
+        return {}
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8")) if path.is_file() and not path.is_symlink() else None
+    except (OSError, ValueError):
+        return None
+    files = doc.get("files") if isinstance(doc, dict) else None
+    if not isinstance(files, dict) or not all(isinstance(v, dict) for v in files.values()):
+        return None
+    return files
+
+
+def _is_own(target: Path, rel: Path, record: dict[str, dict[str, Any]], command: str) -> bool:
+    entry = record.get(rel.as_posix())
+    return (entry is not None and entry.get("command") == command and target.is_file()
+            and not target.is_symlink() and file_hash(target) == entry.get("sha256"))
+
+
+def _refuse_conflicts(folder: Path, files: Sequence[Path], option: str, command: str, force: bool) -> None:
+    """Raise OutputError naming the first path in ``folder`` that writing ``files`` would replace and that
+    may not be replaced: anything not this command's own earlier output, or (without ``force``) anything."""
+    if not folder.is_dir():
+        return
+    record = read_outputs(folder)
+    foreign, own = [], []
+    if record is None:
+        foreign.append(folder / OUTPUTS)
+        record = {}
+    for rel in files:
+        p = folder
+        for part in rel.parts[:-1]:  # a folder on the way that is a file or a link
+            p = p / part
+            if p.is_symlink() or (p.exists() and not p.is_dir()):
+                foreign.append(p)
+                break
+        else:
+            target = folder / rel
+            if target.exists() or target.is_symlink():
+                if _is_own(target, rel, record, command):
+                    if not force:
+                        own.append(target)
+                else:
+                    foreign.append(target)
+    name = f"'armsrace {command}'"
+    if foreign:
+        first = foreign[0]
+        more = f" (and {len(foreign) - 1} more)" if len(foreign) > 1 else ""
+        why = _not_own_reason(first, folder, record, command)
+        raise OutputError(f"The {option!r} folder {str(folder)!r} already holds {str(first)!r}{more}, which {why}; "
+                          f"armsrace never replaces it (not even with --force): move it away, or choose "
+                          f"another {option}.")
+    if own:
+        more = f" (and {len(own) - 1} more)" if len(own) > 1 else ""
+        raise OutputError(f"The {option!r} folder {str(folder)!r} already holds {str(own[0])!r}{more}, written by "
+                          f"an earlier {name}; add --force to replace its outputs, or choose another {option}.")
+
+
+def _not_own_reason(path: Path, folder: Path, record: dict[str, dict[str, Any]], command: str) -> str:
+    """Why ``path`` is not the command's own output, for the refusal."""
+    name = f"'armsrace {command}'"
+    entry = record.get(path.relative_to(folder).as_posix()) if path.is_relative_to(folder) else None
+    if entry is None or path.is_symlink() or not path.is_file():
+        return f"was not written by {name}"
+    if entry.get("command") != command:
+        return f"was written by 'armsrace {entry.get('command')}', not by {name}"
+    return f"has changed since {name} wrote it"
 
 
 def _first_existing(p: Path) -> Path:
@@ -137,43 +320,63 @@ def make_folder(folder: Path, option: str = "--out") -> Path:
     return Path(folder)
 
 
-def atomic_write(path: Path, data: bytes | str | Callable[[Path], None]) -> Path:
-    """Write ``data`` to ``path`` under a temporary name in the same folder, then rename it into place.
+def atomic_write(path: Path, data: bytes | str | Callable[[BinaryIO], None]) -> Path:
+    """Write ``data`` to ``path`` under a temporary name in the same folder, synced, then rename it into place.
 
-    A reader (or a process killed mid-way) sees the old file or the new one, never a part of it.
-    The temporary file is ``.<name>.<pid>.tmp`` (see :data:`TMP_SUFFIX`); it is removed on failure.
+    A reader (or a process killed mid-way, or a machine that loses power) sees the old file or the new
+    one, never a part of it. The temporary file is ``.<name>.<pid>.tmp`` (see :data:`TMP_SUFFIX`); it is
+    removed on failure.
 
     Args:
         path: the file to write; its folder is created if needed.
-        data: bytes, text (UTF-8), or a function that writes the file it is given.
+        data: bytes, text (UTF-8), or a function that writes into the binary file it is given.
+
+    Raises:
+        WriteError: the file cannot be written (a full disk, ...); nothing is left behind.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WriteError(path, _reason(exc)) from None
     tmp = path.with_name(f".{path.name}.{os.getpid()}{TMP_SUFFIX}")
     try:
-        if isinstance(data, bytes):
-            tmp.write_bytes(data)
-        elif isinstance(data, str):
-            tmp.write_text(data)
-        else:
-            data(tmp)
-        os.replace(tmp, path)
+        try:
+            with _writing(tmp, sync=True) as fh:
+                if isinstance(data, bytes):
+                    fh.write(data)
+                elif isinstance(data, str):
+                    fh.write(data.encode("utf-8"))
+                else:
+                    data(fh)
+        except WriteError as exc:
+            raise WriteError(path, exc.reason) from None
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise WriteError(path, _reason(exc)) from None
+        _fsync_folder(path.parent)
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
     return path
 
 
 def subfolder(folder: Path, name: str) -> Path:
     """``folder/name``, created if needed (e.g. the figures folder of a staged report)."""
     path = Path(folder) / name
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WriteError(path, _reason(exc)) from None
     return path
 
 
 def write_table(df: pd.DataFrame, folder: Path, stem: str, csv: bool = True) -> list[Path]:
     """Write ``df`` as ``stem.parquet`` (and ``stem.csv``) in ``folder``; returns the paths."""
     paths = [Path(folder) / f"{stem}.parquet"]
-    df.to_parquet(paths[0], index=False)
+    with _writing(paths[0]) as fh:
+        df.to_parquet(fh, index=False)
     if csv:
         paths.append(write_csv(df, Path(folder) / f"{stem}.csv"))
     return paths
@@ -181,19 +384,34 @@ def write_table(df: pd.DataFrame, folder: Path, stem: str, csv: bool = True) -> 
 
 def write_csv(df: pd.DataFrame, path: Path, index: bool = False) -> Path:
     """Write ``df`` as CSV (the row index only when ``index``)."""
-    df.to_csv(path, index=index)
+    with _writing(Path(path)) as fh:
+        df.to_csv(fh, index=index, mode="wb", encoding="utf-8")
     return Path(path)
 
 
 def write_text(text: str, path: Path) -> Path:
-    """Write a text file (Markdown, TOML) of an output folder."""
-    Path(path).write_text(text)
+    """Write a text file (Markdown, TOML) of an output folder, as UTF-8."""
+    with _writing(Path(path)) as fh:
+        fh.write(text.encode("utf-8"))
     return Path(path)
 
 
 def write_json(obj: Any, path: Path) -> None:
     """Write ``obj`` as JSON; NaN and infinities become null (strict JSON)."""
-    Path(path).write_text(json.dumps(_clean(obj), indent=2, default=_json_default, allow_nan=False) + "\n")
+    with _writing(Path(path)) as fh:
+        fh.write(_json_bytes(obj))
+
+
+def write_figure(fig: Any, path: Path, dpi: float | None = None) -> Path:
+    """Write a Matplotlib figure in the format of ``path``'s suffix (png, svg, pdf)."""
+    path = Path(path)
+    with _writing(path) as fh:
+        fig.savefig(fh, format=path.suffix.lstrip("."), dpi=dpi)
+    return path
+
+
+def _json_bytes(obj: Any) -> bytes:
+    return (json.dumps(_clean(obj), indent=2, default=_json_default, allow_nan=False) + "\n").encode("utf-8")
 
 
 def read_json(path: Path) -> Any:
@@ -393,8 +611,8 @@ def has_manifest(out: str | Path) -> bool:
 
 
 def write_manifest(manifest: dict[str, Any], out: Path) -> None:
-    """Replace ``out/manifest.json`` atomically."""
-    atomic_write(Path(out) / MANIFEST, lambda tmp: write_json(manifest, tmp))
+    """Replace ``out/manifest.json`` atomically (synced)."""
+    atomic_write(Path(out) / MANIFEST, _json_bytes(manifest))
 
 
 # Dictionary encoding only where values repeat (ids, years, countries): trying it on float paths
@@ -402,8 +620,8 @@ def write_manifest(manifest: dict[str, Any], out: Path) -> None:
 _DICTIONARY = ["run", "design_point", "replicate", "year", "country", "escalation"]
 
 
-def encode_parquet(table: pa.Table, where: Path | None = None) -> bytes | None:
-    """Encode a chunk table as Parquet into ``where`` (a path), or return the bytes (for workers)."""
+def encode_parquet(table: pa.Table, where: BinaryIO | None = None) -> bytes | None:
+    """Encode a chunk table as Parquet into ``where`` (an open binary file), or return the bytes."""
     buf = io.BytesIO() if where is None else where
     pq.write_table(table, buf, compression="snappy",
                    use_dictionary=[c for c in table.column_names if c in _DICTIONARY])
@@ -414,7 +632,7 @@ def prepare_chunk_dirs(out: Path, subs: Sequence[str]) -> None:
     """Create ``out/<sub>/`` for each chunk table kept, removing temporaries a killed sweep left."""
     remove_temporaries(out)
     for sub in subs:
-        (Path(out) / sub).mkdir(exist_ok=True)
+        make_folder(Path(out) / sub)
         remove_temporaries(Path(out) / sub)
 
 

@@ -53,7 +53,7 @@ from model.batch import store
 from model.batch.engine import ENGINES, agents_arrow, runs_columns, simulate
 from model.batch.experiments import Experiment, load_experiment, run_seeds
 from model.batch.store import MANIFEST, check_writable, chunk_key, file_hash, metadata
-from model.errors import LockedError, ParameterError, ResumeError
+from model.errors import LockedError, OutputError, ParameterError, ResumeError, WriteError
 from model.sim.counterfactual import ensemble_band
 from model.sim.params import DATA_DIR, Params
 
@@ -245,30 +245,44 @@ def _sweep(exp: Experiment, path: Path, out: Path, hashes: dict[str, str], worke
     pending = sorted(int(k) for k, c in manifest["chunks"].items() if not c["done"])
     done_runs = exp.n_runs - sum(c["runs"][1] - c["runs"][0] for c in manifest["chunks"].values()
                                  if not c["done"])
-    with executor(workers, scheduler) as compute:
-        # The manifest first: a folder without one is never more than a kill can leave before it.
-        store.remove_temporaries(out)
-        store.write_manifest(manifest, out)
-        store.prepare_chunk_dirs(out, ("runs", "agents") if exp.keep_paths else ("runs",))
-        with _progress(exp.n_runs, done_runs, progress, exp.name) as bar, \
-                ThreadPoolExecutor(max_workers=1, thread_name_prefix="sweep-writer") as writer:
+    try:
+        with executor(workers, scheduler) as compute:
+            # The manifest first: a folder without one is never more than a kill can leave before it.
+            store.remove_temporaries(out)
+            store.write_manifest(manifest, out)
+            store.prepare_chunk_dirs(out, ("runs", "agents") if exp.keep_paths else ("runs",))
+            with _progress(exp.n_runs, done_runs, progress, exp.name) as bar, \
+                    ThreadPoolExecutor(max_workers=1, thread_name_prefix="sweep-writer") as writer:
 
-            def finish(result: ChunkResult) -> None:
-                store.write_chunk(out, result.index, {"runs": result.runs, "agents": result.agents})
-                manifest["chunks"][chunk_key(result.index)]["done"] = True
-                store.write_manifest(manifest, out)
-                bar.update(result.n_runs)
+                def finish(result: ChunkResult) -> None:
+                    store.write_chunk(out, result.index, {"runs": result.runs, "agents": result.agents})
+                    manifest["chunks"][chunk_key(result.index)]["done"] = True
+                    store.write_manifest(manifest, out)
+                    bar.update(result.n_runs)
 
-            # Encoding and writing a chunk (pyarrow, without the GIL) overlap the computation of
-            # the next one; one chunk at most waits, so memory stays flat and chunks are marked
-            # done one at a time, in the order they were written.
-            writing = None
-            for result in compute(chunk_tasks(exp, chunk_size, pending, engine)):
+                # Encoding and writing a chunk (pyarrow, without the GIL) overlap the computation of
+                # the next one; one chunk at most waits, so memory stays flat and chunks are marked
+                # done one at a time, in the order they were written.
+                writing = None
+                for result in compute(chunk_tasks(exp, chunk_size, pending, engine)):
+                    if writing is not None:
+                        writing.result()
+                    writing = writer.submit(finish, result)
                 if writing is not None:
                     writing.result()
-                writing = writer.submit(finish, result)
-            if writing is not None:
-                writing.result()
+    except WriteError as exc:
+        raise OutputError(f"{exc} {_stopped(manifest, out, path)}") from None
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(_stopped(manifest, out, path)) from None
+
+
+def _stopped(manifest: dict[str, Any], out: Path, path: Path) -> str:
+    """What a stopped sweep left, and how to finish it (for the one-line message)."""
+    done = sum(bool(c["done"]) for c in manifest["chunks"].values())
+    if not store.has_manifest(out):
+        return "The sweep wrote nothing."
+    return (f"The sweep in {str(out)!r} stopped with {done} of {len(manifest['chunks'])} chunks done; finish it "
+            f"with 'armsrace sweep {path} --out {out} --resume'.")
 
 
 # What each recorded hash covers, for the one-line refusal to resume.

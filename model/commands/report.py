@@ -31,6 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0,
                    help="seed of the bootstrap intervals of the Sobol indices (default: 0; the design and run "
                         "seeds are the experiment's)")
+    p.add_argument("--force", action="store_true",
+                   help="replace an earlier report's own files (REPORT.md and report/*), never other files")
     p.set_defaults(func=run)
 
 
@@ -42,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     if args.seed < 0:
         raise UsageError(f"The '--seed' option must be a non-negative integer. Got {args.seed!r} instead.")
     settings = replace(QUICK if args.quick else Settings(), seed=args.seed)
-    rep = write_report(args.out, settings)
+    rep = write_report(args.out, settings, force=args.force)
     claims = rep.tables["claims"]
     counts = claims["verdict"].value_counts()
     print("Claims checked: " + ", ".join(f"{n} {v}" for v, n in counts.items()))
