@@ -64,3 +64,21 @@ def tree(folder: Path) -> dict[str, bytes | None]:
     """Every entry under ``folder`` (hidden ones too) by relative path: file contents, None for folders."""
     return {p.relative_to(folder).as_posix(): (None if p.is_dir() else p.read_bytes())
             for p in sorted(Path(folder).rglob("*"))}
+
+
+def package_copy(dest: Path) -> Path:
+    """A copy of the package and its experiments in ``dest`` (a clone as another machine may hold it, with other
+    files or code), run by :func:`armsrace_in`. Returns ``dest``."""
+    import shutil
+
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(REPO / "model", dest / "model", ignore=ignore)
+    shutil.copytree(REPO / "experiments", dest / "experiments", ignore=ignore)
+    return dest
+
+
+def armsrace_in(copy: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
+    """Run the CLI of a :func:`package_copy` (its ``model`` package comes first on the path, not the repo's)."""
+    env = {**os.environ, "PYTHONPATH": str(copy)}
+    return subprocess.run([sys.executable, "-m", "model.cli", *args], capture_output=True, text=True, cwd=copy,
+                          env=env, timeout=300, **kwargs)

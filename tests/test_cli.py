@@ -8,7 +8,7 @@ from pathlib import Path
 import matplotlib.image as mpimg
 import pandas as pd
 import pytest
-from helpers import armsrace, full_disk, tree
+from helpers import REPO, armsrace, full_disk, tree
 
 from model.sim.outcomes import ESCALATION
 
@@ -224,3 +224,33 @@ def test_a_full_disk_during_a_run_is_one_line_and_leaves_nothing(tmp_path, monke
     assert err == (f"armsrace run: error: The file {str(out / opened[3].name)!r} cannot be written: No space left "
                    f"on device; nothing was written to {str(out)!r}.\n")
     assert list(tmp_path.iterdir()) == []
+
+
+# --- files that are not UTF-8 ----------------------------------------------------------------------
+
+NOT_UTF8 = {
+    "latin1_comment.toml": b'[scenario]\n# caf\xe9 (Latin-1)\ndescription = "x"\n',
+    "binary.toml": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe",
+}
+
+
+@pytest.mark.parametrize("name", sorted(NOT_UTF8))
+def test_a_scenario_that_is_not_utf8_is_one_line(name, tmp_path):
+    path = tmp_path / name
+    path.write_bytes(NOT_UTF8[name])
+    err = one_line_error(armsrace("run", "--scenario", str(path), "--out", str(tmp_path / "out")))
+    assert str(path) in err and "is not UTF-8 text" in err and "line " in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_one_bad_scenario_file_does_not_hide_the_others(tmp_path):
+    from helpers import armsrace_in, package_copy
+
+    copy = package_copy(tmp_path / "clone")
+    bad = copy / "experiments" / "scenarios" / "zz_latin1.toml"
+    bad.write_bytes(NOT_UTF8["latin1_comment.toml"])
+    res = armsrace_in(copy, "scenarios")
+    err = one_line_error(res)
+    assert err.startswith("armsrace scenarios: error: The scenario file") and str(bad) in err
+    names = [line.split()[0] for line in res.stdout.splitlines()]
+    assert names == sorted(p.stem for p in (REPO / "experiments" / "scenarios").glob("*.toml"))

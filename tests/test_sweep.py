@@ -249,6 +249,19 @@ def test_bad_experiment_file_through_cli(tmp_path, capsys, case, text, fragment)
     assert not out.exists()
 
 
+@pytest.mark.parametrize("data", [b"[parameters]\nus_demand = [0.02] # \xb5\n", b"\x00\x01\xff\xfe binary"],
+                         ids=["latin1", "binary"])
+def test_experiment_file_that_is_not_utf8_through_cli(tmp_path, capsys, data):
+    path = tmp_path / "bad.toml"
+    path.write_bytes(data)
+    out = tmp_path / "out"
+    assert cli(path, "--out", out) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("armsrace sweep: error: The experiment file ") and err.count("\n") == 1
+    assert str(path) in err and "not UTF-8 text" in err
+    assert not out.exists()
+
+
 def test_bad_options_through_cli(sweep_small, tmp_path, capsys):
     out = tmp_path / "out"
     assert cli(sweep_small, "--out", out, "--workers", 0) == 2
