@@ -42,6 +42,11 @@ class LockedError(ResumeError):
     """Another sweep holds the result folder's lock (the message names its process and host)."""
 
 
+class ClusterError(ParameterError):
+    """The Dask cluster cannot run the sweep: the address is not a Dask scheduler, it has no workers, all
+    were lost, or a worker has other model code or data than the client."""
+
+
 class IndicesUndefined(ParameterError):
     """Sensitivity indices cannot be computed for an output (``reason``: missing values, no variance,
     or no variance within the Saltelli blocks)."""

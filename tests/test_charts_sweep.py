@@ -121,6 +121,20 @@ def test_cli_plot_bad_input_exits_2_with_one_line(folders, tmp_path, capsys, cas
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize("sub", ["runs", "agents"])
+def test_cli_plot_of_a_folder_with_a_garbage_chunk_names_the_file(tmp_path, capsys, sub):
+    folder = write_grid(tmp_path / "grid", chunk_size=50)
+    chunk = folder / sub / "chunk-00001.parquet"
+    chunk.write_bytes(b"\x00garbage, not Parquet\n" * 10)
+    out = tmp_path / "plots"
+    assert main(["plot", str(folder), "--out", str(out), "--format", "png"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"armsrace plot: error: The results folder {str(folder)!r} has a damaged chunk file "
+                          f"{str(chunk)!r} (")
+    assert err.count("\n") == 1 and "restore it" in err
+    assert not out.exists() and not list(tmp_path.glob(".plots*"))
+
+
 def test_cli_plot_on_a_full_disk_is_one_line_and_leaves_nothing(folders, tmp_path, monkeypatch, capsys):
     opened = full_disk(monkeypatch, after=2)
     out = tmp_path / "plots"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -10,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import helpers
 import numpy as np
 import pandas as pd
 import pytest
@@ -70,13 +72,14 @@ def test_result_format(sweep_small, tmp_path, capsys):
     for key in ("experiment_file", "experiment_hash", "experiment", "base_scenario", "design", "replicates",
                 "n_runs", "chunk_size", "seeds", "engine", "versions", "code", "created_utc", "chunks"):
         assert key in m, key
-    import hashlib
-
     assert m["experiment_hash"] == hashlib.sha256(sweep_small.read_bytes()).hexdigest()
     assert m["design"] == {"kind": "grid", "varied": ["us_demand", "alliance_credibility"], "n_points": 6}
     assert (m["replicates"], m["n_runs"], m["chunk_size"], m["seeds"], m["engine"]) == (3, 18, 5, {"root": 99}, "fast")
-    assert m["chunks"] == {"00000": {"runs": [0, 5], "done": True}, "00001": {"runs": [5, 10], "done": True},
-                           "00002": {"runs": [10, 15], "done": True}, "00003": {"runs": [15, 18], "done": True}}
+    assert {k: (c["runs"], c["done"]) for k, c in m["chunks"].items()} == {
+        "00000": ([0, 5], True), "00001": ([5, 10], True), "00002": ([10, 15], True), "00003": ([15, 18], True)}
+    for key, c in m["chunks"].items():  # each chunk's files, by their sha256 (a resume checks them)
+        assert c["sha256"] == {sub: hashlib.sha256((out / sub / f"chunk-{key}.parquet").read_bytes()).hexdigest()
+                               for sub in ("runs", "agents")}
     assert m["experiment"]["parameters"]["alliance_credibility"] == {"low": 0.3, "high": 0.9,
                                                                     "distribution": "uniform", "steps": 2}
     assert sorted(p.name for p in (out / "runs").iterdir()) == [f"chunk-0000{i}.parquet" for i in range(4)]
@@ -289,13 +292,14 @@ def _undo_chunk(out: Path, key: str = "00001") -> None:
 
 
 def test_manifest_records_parameter_design_and_data_hashes(sweep_small, tmp_path):
-    from model.batch.sweep import data_hash, design_hash, params_hash
+    from model.batch.sweep import code_hash, data_hash, design_hash, params_hash
 
     out = run_sweep(sweep_small, tmp_path / "r", progress=False)
     m = read_manifest(out)
     exp = load_experiment(sweep_small)
     assert m["params_hash"] == params_hash(exp.base) and len(m["params_hash"]) == 64
     assert m["design_hash"] == design_hash(exp.points) and m["data_hash"] == data_hash()
+    assert m["code_hash"] == code_hash() and len(m["code_hash"]) == 64
     assert params_hash(exp.base.replace(us_insistence=1.5)) != m["params_hash"]
     other = exp.points.copy()
     other.iloc[0, 0] = 0.021
@@ -519,3 +523,101 @@ def test_a_full_disk_stops_the_sweep_with_one_line_and_it_resumes(sweep_small, t
     assert cli(sweep_small, "--out", out, "--resume") == 0
     assert cli(sweep_small, "--out", tmp_path / "fresh") == 0
     assert_same_results(out, tmp_path / "fresh")
+
+
+# --- damaged result folders: say which file and what to do, never "finish" them -------------------------
+
+def _damage_manifest(out: Path, case: str) -> None:
+    m = read_manifest(out)
+    if case == "list":
+        m = [m]
+    elif case == "no_chunks":
+        del m["chunks"]
+    elif case == "chunk_size_text":
+        m["chunk_size"] = "5"
+    elif case == "shifted_range":
+        m["chunks"]["00001"]["runs"] = [5, 11]
+    elif case == "missing_chunk":
+        del m["chunks"]["00003"]
+    elif case == "done_without_hashes":
+        del m["chunks"]["00000"]["sha256"]
+    (out / "manifest.json").write_text(json.dumps(m))
+
+
+@pytest.mark.parametrize("case", ["list", "no_chunks", "chunk_size_text", "shifted_range", "missing_chunk",
+                                  "done_without_hashes"])
+def test_resume_of_a_manifest_of_the_wrong_shape_is_one_line(sweep_small, tmp_path, capsys, case):
+    out = tmp_path / "r"
+    assert cli(sweep_small, "--out", out, "--chunk-size", 5) == 0
+    _undo_chunk(out)
+    _damage_manifest(out, case)
+    before = helpers.tree(out)
+    capsys.readouterr()
+    assert cli(sweep_small, "--out", out, "--resume") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"The manifest {str(out / 'manifest.json')!r} is damaged (" in err and "new --out" in err
+    assert helpers.tree(out) == before  # nothing rewritten
+
+
+@pytest.mark.parametrize("case", ["missing", "garbage", "swapped"])
+def test_resume_refuses_a_done_chunk_that_is_missing_or_not_the_one_written(sweep_small, tmp_path, case):
+    out = tmp_path / "r"
+    assert cli(sweep_small, "--out", out, "--chunk-size", 5) == 0
+    _undo_chunk(out, "00003")
+    chunk = out / "agents" / "chunk-00001.parquet"
+    if case == "missing":
+        chunk.unlink()
+    elif case == "garbage":
+        chunk.write_bytes(b"PAR1 not a table")
+    else:  # a valid table, but another chunk's
+        chunk.write_bytes((out / "agents" / "chunk-00002.parquet").read_bytes())
+    before = helpers.tree(out)
+    res = helpers.armsrace("sweep", str(sweep_small), "--out", str(out), "--resume", "--quiet")
+    assert res.returncode == 2 and res.stderr.count("\n") == 1 and "Traceback" not in res.stderr, res.stderr
+    assert res.stderr.startswith(f"armsrace sweep: error: The sweep in {str(out)!r} is damaged: {str(chunk)!r} ")
+    assert ("is missing although manifest.json marks chunk 00001 done" if case == "missing"
+            else "is not the chunk the sweep wrote") in res.stderr
+    assert helpers.tree(out) == before  # not "finished", the manifest not rewritten
+
+
+def test_resume_refuses_when_the_models_code_or_data_changed(tmp_path):
+    """A clone whose code (or data) changes between the start and the resume: the git commit need not change."""
+    copy = helpers.package_copy(tmp_path / "clone")
+    path = tmp_path / "small.toml"
+    path.write_text(SMALL)
+    out = tmp_path / "r"
+    res = helpers.armsrace_in(copy, "sweep", str(path), "--out", str(out), "--chunk-size", "5", "--quiet")
+    assert res.returncode == 0, res.stderr
+    _undo_chunk(out)
+    for changed, what in (("model/sim/dynamics.py", "The model's code"), ("model/data/SOURCES.md", "The model data")):
+        original = (copy / changed).read_bytes()
+        (copy / changed).write_bytes(original + b"\n# an edit\n")
+        res = helpers.armsrace_in(copy, "sweep", str(path), "--out", str(out), "--resume", "--quiet")
+        assert res.returncode == 2 and res.stderr.count("\n") == 1, res.stderr
+        assert f"{what}" in res.stderr and "changed since the sweep" in res.stderr
+        assert not read_manifest(out)["chunks"]["00001"]["done"]
+        (copy / changed).write_bytes(original)
+    res = helpers.armsrace_in(copy, "sweep", str(path), "--out", str(out), "--resume", "--quiet")
+    assert res.returncode == 0, res.stderr
+
+
+def test_a_worker_with_other_code_or_data_refuses_the_chunks(tmp_path):
+    """The client runs a clone whose data (or code) differ from the workers' (this process's): no table is written."""
+    from dask.distributed import LocalCluster
+
+    copy = helpers.package_copy(tmp_path / "clone")
+    path = tmp_path / "small.toml"
+    path.write_text(SMALL)
+    (copy / "model" / "data" / "defaults.toml").write_bytes(
+        (copy / "model" / "data" / "defaults.toml").read_bytes() + b"\n# another copy of the data\n")
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp", host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        out = tmp_path / "r"
+        res = helpers.armsrace_in(copy, "sweep", str(path), "--out", str(out), "--scheduler", cluster.scheduler_address,
+                                  "--quiet")
+    assert res.returncode == 2 and res.stderr.count("\n") == 1, res.stderr
+    assert res.stderr.startswith("armsrace sweep: error: The Dask worker on ")
+    assert "other model code or data" in res.stderr
+    assert not any(c["done"] for c in read_manifest(out)["chunks"].values())
+    assert not list((out / "runs").glob("*.parquet"))

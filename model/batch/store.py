@@ -14,11 +14,12 @@ Writing
 
 Sweep result folders (the contract that charts, comparisons and the browser view read)::
 
-    DIR/manifest.json              experiment_file, experiment_hash, params_hash, design_hash, data_hash,
-                                   experiment (parsed, validated), base_scenario, design {kind, varied,
-                                   n_points, and for sobol problem, n, calc_second_order}, replicates,
-                                   n_runs, chunk_size, seeds {root | list}, engine, versions, code,
-                                   created_utc, chunks {"00000": {"runs": [start, stop], "done": bool}}
+    DIR/manifest.json              experiment_file, experiment_hash, params_hash, design_hash, code_hash,
+                                   data_hash, experiment (parsed, validated), base_scenario, design {kind,
+                                   varied, n_points, and for sobol problem, n, calc_second_order},
+                                   replicates, n_runs, chunk_size, seeds {root | list}, engine, versions,
+                                   code, created_utc, chunks {"00000": {"runs": [start, stop], "done": bool,
+                                   and once done "sha256": {"runs": ..., "agents": ...}}}
     DIR/runs/chunk-00000.parquet   one row per run: run, design_point, replicate, seed, the varied
                                    parameters, every outcome of model.sim.outcomes.summarise, stability_radius
     DIR/agents/chunk-00000.parquet per run, year and country: run, year, country and the kept
@@ -28,6 +29,9 @@ Sweep result folders (the contract that charts, comparisons and the browser view
 
 Only the chunks the manifest marks done are ever read (:func:`done_chunk_files`): a chunk file not
 marked done (a sweep killed between renaming it into place and marking it) is recomputed on resume.
+A chunk's files are synced to disk before the manifest marks it done with their sha256; a resume
+checks the manifest's shape (:func:`check_manifest`) and every done chunk's files against those
+hashes (:func:`check_done_chunks`) before it writes anything.
 Files ending in ``.tmp`` are half-written temporaries and never results. :func:`load_results` reads
 a folder into :class:`Results` (manifest and runs; agent rows on demand).
 """
@@ -636,14 +640,88 @@ def prepare_chunk_dirs(out: Path, subs: Sequence[str]) -> None:
         remove_temporaries(Path(out) / sub)
 
 
-def write_chunk(out: Path, index: int, tables: dict[str, pa.Table | bytes | None]) -> None:
+def write_chunk(out: Path, index: int, tables: dict[str, pa.Table | bytes | None]) -> dict[str, str]:
     """Write a chunk's tables (``{"runs": ..., "agents": ...}``, Arrow or Parquet bytes; None: not kept),
-    each atomically. The caller marks the chunk done in the manifest afterwards."""
+    each atomically and synced. The caller marks the chunk done in the manifest afterwards, with the
+    sha256 of each file this returns (``{"runs": ..., "agents": ...}``)."""
+    hashes = {}
     for sub, data in tables.items():
         if data is None:
             continue
-        payload = data if isinstance(data, bytes) else (lambda tmp, t=data: encode_parquet(t, tmp))
+        payload = data if isinstance(data, bytes) else encode_parquet(data)
         atomic_write(chunk_file(out, sub, chunk_key(index)), payload)
+        hashes[sub] = hashlib.sha256(payload).hexdigest()
+    return hashes
+
+
+def chunk_ranges(n_runs: int, chunk_size: int) -> list[tuple[int, int]]:
+    """``[(start, stop), ...]`` of the chunks of ``n_runs`` runs in chunks of ``chunk_size`` (the manifest's)."""
+    return [(start, min(start + chunk_size, n_runs)) for start in range(0, n_runs, chunk_size)]
+
+
+def check_manifest(manifest: Any, out: Path) -> None:
+    """Raise ResumeError (one line naming the file and what is wrong) unless ``manifest`` has the shape a sweep
+    writes: an object with ``n_runs`` and ``chunk_size`` (integers >= 1) and ``chunks`` holding exactly the
+    chunks of those runs, each with its ``runs`` range, ``done`` (true or false) and, when done, the sha256
+    of its files."""
+    path = Path(out) / MANIFEST
+
+    def damaged(what: str) -> ResumeError:
+        return ResumeError(f"The manifest {str(path)!r} is damaged ({what}), so the sweep cannot be resumed; "
+                           f"restore it from a copy, or run the sweep again into a new --out.")
+
+    if not isinstance(manifest, dict):
+        raise damaged(f"it holds a JSON {type(manifest).__name__}, not an object")
+    for key in ("n_runs", "chunk_size"):
+        v = manifest.get(key)
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            raise damaged(f"{key!r} is {_short(v)}, not an integer >= 1")
+    chunks = manifest.get("chunks")
+    if not isinstance(chunks, dict):
+        raise damaged(f"'chunks' is {_short(chunks)}, not a table of chunks")
+    expected = {chunk_key(i): [a, b] for i, (a, b) in enumerate(chunk_ranges(manifest["n_runs"],
+                                                                               manifest["chunk_size"]))}
+    if set(chunks) != set(expected):
+        odd = sorted(set(chunks) ^ set(expected))[0]
+        raise damaged(f"'chunks' lists {len(chunks)} chunks, not the {len(expected)} of {manifest['n_runs']} runs in "
+                      f"chunks of {manifest['chunk_size']} (chunk {odd!r})")
+    for key, c in sorted(chunks.items()):
+        if not isinstance(c, dict) or c.get("runs") != expected[key] or not isinstance(c.get("done"), bool):
+            raise damaged(f"chunk {key!r} is {_short(c)}; expected runs {expected[key]} and done true or false")
+        sha = c.get("sha256")
+        if c["done"] and not (isinstance(sha, dict) and sha.get("runs") and all(isinstance(v, str) for v in
+                                                                                 sha.values())):
+            raise damaged(f"chunk {key!r} is marked done without the sha256 of its files")
+
+
+def check_done_chunks(manifest: dict[str, Any], out: Path) -> None:
+    """Raise ResumeError (one line naming the file) unless every file of every chunk marked done is there and
+    is the file the sweep wrote (its sha256 is the one in the manifest; see :func:`check_manifest`)."""
+    out = Path(out)
+    for key, c in sorted(manifest["chunks"].items()):
+        if not c["done"]:
+            continue
+        for sub, sha in sorted(c["sha256"].items()):
+            f = chunk_file(out, sub, key)
+            if not f.is_file():
+                raise ResumeError(f"The sweep in {str(out)!r} is damaged: {str(f)!r} is missing although {MANIFEST} "
+                                  f"marks chunk {key} done (was the folder copied in part?); restore the file, or run "
+                                  f"the sweep again into a new --out.")
+            try:
+                same = file_hash(f) == sha
+            except OSError as exc:
+                raise ResumeError(f"The sweep in {str(out)!r} is damaged: {str(f)!r} cannot be read: "
+                                  f"{_reason(exc)}.") from None
+            if not same:
+                raise ResumeError(f"The sweep in {str(out)!r} is damaged: {str(f)!r} is not the chunk the sweep "
+                                  f"wrote (its sha256 differs from the one in {MANIFEST}); restore the file, or run "
+                                  f"the sweep again into a new --out.")
+
+
+def _short(value: Any) -> str:
+    """``repr`` of a value from a file, cut to a length a one-line message can hold."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def remove_temporaries(folder: Path) -> None:
@@ -722,7 +800,7 @@ def read_runs(out: str | Path) -> pd.DataFrame:
     files = done_chunk_files(out, "runs")
     if not files:
         return pd.DataFrame()
-    return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    return pd.concat([read_chunk(f, f"The results folder {str(out)!r}") for f in files], ignore_index=True)
 
 
 def read_agents(out: str | Path) -> pd.DataFrame:
@@ -730,7 +808,7 @@ def read_agents(out: str | Path) -> pd.DataFrame:
     files = done_chunk_files(out, "agents")
     if not files or not files[0].exists():
         return pd.DataFrame()
-    return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    return pd.concat([read_chunk(f, f"The results folder {str(out)!r}") for f in files], ignore_index=True)
 
 
 def result_folders(root: str | Path) -> list[Path]:
@@ -852,7 +930,7 @@ class Results:
         keep = None if runs is None else np.unique(np.fromiter(runs, dtype=np.int64))
         parts = []
         for f in self.agent_files:
-            part = pd.read_parquet(f, columns=cols)
+            part = read_chunk(f, self.where, columns=cols)
             if keep is not None:
                 part = part[np.isin(part["run"].to_numpy(), keep)]
             parts.append(part)
@@ -902,10 +980,7 @@ def load_results(folder: str | Path) -> Results:
     if missing:
         raise ParameterError(f"{where} has no runs/{missing[0].name}, which {MANIFEST} marks done "
                              f"({len(missing)} such chunk(s)); was the folder copied in part?")
-    try:
-        runs = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
-    except Exception as exc:  # pyarrow raises several types for damaged files
-        raise ParameterError(f"{where} has an unreadable runs table: {exc}.") from None
+    runs = pd.concat([read_chunk(f, where) for f in files], ignore_index=True)
     if runs.empty:
         raise ParameterError(f"{where} has no runs (the runs tables are empty).")
     missing = [c for c in (*ID_COLUMNS[:3], *design["varied"], "escalation") if c not in runs.columns]
@@ -913,6 +988,21 @@ def load_results(folder: str | Path) -> Results:
         raise ParameterError(f"{where} has runs without the column(s) {', '.join(missing)}.")
     runs = runs.sort_values("run", kind="stable").reset_index(drop=True)
     return Results(path=folder, manifest=manifest, runs=runs)
+
+
+def read_chunk(path: Path, where: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """One chunk table of a result folder (``where``: how messages name the folder).
+
+    Raises:
+        ParameterError: the file is not a readable Parquet table (or lacks ``columns``): one line naming it
+            and what to do.
+    """
+    try:
+        return pd.read_parquet(path, columns=None if columns is None else list(columns))
+    except Exception as exc:  # pyarrow raises several types for damaged files
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ParameterError(f"{where} has a damaged chunk file {str(path)!r} ({reason}); restore it from a copy, or "
+                             f"run the sweep again into a new folder.") from None
 
 
 def as_list(results: Results | Sequence[Results]) -> list[Results]:

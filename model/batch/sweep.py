@@ -17,8 +17,13 @@ Resuming (``resume=True``) continues only the same sweep: the experiment file by
 (``experiment_hash``), the base parameter values every run shares (``params_hash``: sha256 of
 their canonical JSON; it changes with the base scenario file, ``[fixed]`` or
 ``model/data/defaults.toml``), the design points (``design_hash``: sha256 of each column's
-name, dtype and bytes; it changes when another SALib or SciPy draws other LHS / Sobol points) and
-the model's data files (``data_hash``: ``model/data/*.csv`` and ``*.toml``) must all be unchanged.
+name, dtype and bytes; it changes when another SALib or SciPy draws other LHS / Sobol points), the
+package's sources (``code_hash``: ``model/**/*.py``, so an edit the git commit does not show counts)
+and the model's data files (``data_hash``: every file of ``model/data/``) must all be unchanged, the
+manifest must have the shape a sweep writes and every chunk it marks done must be there, with the
+sha256 it recorded. On a Dask cluster, each task carries the client's code and data hash, and a
+worker whose own differs refuses it (:class:`~model.errors.ClusterError`): a worker with another
+copy of the package never adds its runs to the table.
 One sweep at a time writes to a folder: the sweep holds the lock ``DIR/.lock``
 (:func:`model.batch.store.sweep_lock`) and another sweep on the same folder is refused at once, with
 a message naming the holder. A refused sweep leaves nothing behind, and a finished one no lock file.
@@ -35,9 +40,11 @@ files are removed. Only chunks marked done are ever read (:func:`model.batch.sto
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
+import socket
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -53,9 +60,12 @@ from model.batch import store
 from model.batch.engine import ENGINES, agents_arrow, runs_columns, simulate
 from model.batch.experiments import Experiment, load_experiment, run_seeds
 from model.batch.store import MANIFEST, check_writable, chunk_key, file_hash, metadata
-from model.errors import LockedError, OutputError, ParameterError, ResumeError, WriteError
+from model.errors import ClusterError, LockedError, OutputError, ParameterError, ResumeError, WriteError
 from model.sim.counterfactual import ensemble_band
 from model.sim.params import DATA_DIR, Params
+
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+"""The ``model`` package: its sources are hashed into every manifest (:func:`code_hash`)."""
 
 MAX_CHUNK = 1000
 """Largest default chunk (runs): bigger chunks add memory but barely any speed to the kernel."""
@@ -78,6 +88,8 @@ class ChunkTask:
         variables: kept agent variables; paths: write the agents table.
         band: noise band of the experiment's no-lever ensemble (computed once per sweep,
             :func:`model.sim.counterfactual.ensemble_band`).
+        source_hash: the client's :func:`source_hash` (code and data); a worker whose own differs refuses
+            the chunk (None: computed in this process, nothing to check).
     """
 
     index: int
@@ -93,6 +105,7 @@ class ChunkTask:
     variables: tuple[str, ...]
     paths: bool
     band: float
+    source_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,14 +134,29 @@ def chunk_tables(task: ChunkTask) -> ChunkResult:
 
 
 def run_chunk(task: ChunkTask) -> ChunkResult:
-    """Compute one chunk (on a worker) and encode its tables as Parquet bytes, ready to write."""
+    """Compute one chunk (on a worker) and encode its tables as Parquet bytes, ready to write.
+
+    Raises:
+        ClusterError: this worker's model code or data differ from the client's (``task.source_hash``):
+            its tables would not be the sweep's.
+    """
+    if task.source_hash is not None:
+        mine = _worker_source_hash()
+        if mine != task.source_hash:
+            raise ClusterError(
+                f"The Dask worker on {socket.gethostname()} has other model code or data than the machine running "
+                f"the sweep (code and data hash {mine[:12]} there, {task.source_hash[:12]} here), so its runs would "
+                f"differ; install the same version of the package and its model/data on every worker, then finish "
+                f"the sweep with --resume.")
     r = chunk_tables(task)
     return ChunkResult(r.index, r.n_runs, store.encode_parquet(r.runs),
                        None if r.agents is None else store.encode_parquet(r.agents))
 
 
-def chunk_tasks(exp: Experiment, chunk_size: int, indices: Iterable[int], engine: str) -> Iterator[ChunkTask]:
-    """Tasks for the given chunk numbers (lazily: the design is sliced as tasks are sent)."""
+def chunk_tasks(exp: Experiment, chunk_size: int, indices: Iterable[int], engine: str,
+                source: str | None = None) -> Iterator[ChunkTask]:
+    """Tasks for the given chunk numbers (lazily: the design is sliced as tasks are sent); ``source``: the
+    :func:`source_hash` workers must have."""
     points = exp.points
     band = ensemble_band(exp.base)
     for index in indices:
@@ -137,7 +165,7 @@ def chunk_tasks(exp: Experiment, chunk_size: int, indices: Iterable[int], engine
         run, point, rep = exp.run_index(start, stop)
         varied = {c: points[c].to_numpy()[point] for c in points.columns}
         yield ChunkTask(index, start, stop, exp.base, varied, point, rep, exp.root_seed, exp.seed_list,
-                        engine, exp.variables, exp.keep_paths, band)
+                        engine, exp.variables, exp.keep_paths, band, source)
 
 
 def default_chunk_size(n_runs: int, workers: int | None) -> int:
@@ -212,7 +240,7 @@ def run_sweep(experiment_path: str | Path, out: str | Path | None = None, worker
     out = Path(out) if out is not None else default_out(path)
     check_writable(out)
     hashes = {"experiment_hash": file_hash(path), "params_hash": params_hash(exp.base),
-              "design_hash": design_hash(exp.points), "data_hash": data_hash()}
+              "design_hash": design_hash(exp.points), "code_hash": code_hash(), "data_hash": data_hash()}
     created = not out.exists()
     # Refuse what can be refused before touching the folder (a refused sweep leaves nothing behind, not
     # even a lock file); the same checks run again under the lock, where they decide.
@@ -255,8 +283,10 @@ def _sweep(exp: Experiment, path: Path, out: Path, hashes: dict[str, str], worke
                     ThreadPoolExecutor(max_workers=1, thread_name_prefix="sweep-writer") as writer:
 
                 def finish(result: ChunkResult) -> None:
-                    store.write_chunk(out, result.index, {"runs": result.runs, "agents": result.agents})
-                    manifest["chunks"][chunk_key(result.index)]["done"] = True
+                    # The chunk's files are synced before the manifest says done, with their sha256 (a resume
+                    # checks them).
+                    sha = store.write_chunk(out, result.index, {"runs": result.runs, "agents": result.agents})
+                    manifest["chunks"][chunk_key(result.index)].update(done=True, sha256=sha)
                     store.write_manifest(manifest, out)
                     bar.update(result.n_runs)
 
@@ -264,7 +294,8 @@ def _sweep(exp: Experiment, path: Path, out: Path, hashes: dict[str, str], worke
                 # the next one; one chunk at most waits, so memory stays flat and chunks are marked
                 # done one at a time, in the order they were written.
                 writing = None
-                for result in compute(chunk_tasks(exp, chunk_size, pending, engine)):
+                for result in compute(chunk_tasks(exp, chunk_size, pending, engine,
+                                                  _source(hashes) if workers or scheduler else None)):
                     if writing is not None:
                         writing.result()
                     writing = writer.submit(finish, result)
@@ -290,7 +321,8 @@ _HASHES = {
     "experiment_hash": "The experiment file {file!r}",
     "params_hash": "The base parameters (base scenario file, [fixed] or model/data/defaults.toml)",
     "design_hash": "The design points (another SALib / SciPy version samples other LHS / Sobol points)",
-    "data_hash": "The model data (model/data/*.csv, *.toml)",
+    "code_hash": "The model's code (model/**/*.py)",
+    "data_hash": "The model data (model/data/*)",
 }
 
 
@@ -326,20 +358,46 @@ def design_hash(points: Any) -> str:
 
 
 def data_hash() -> str:
-    """sha256 of the model's data files (``model/data/*.csv`` and ``*.toml``, by name)."""
+    """sha256 of the model's data files (every file of ``model/data/``, by name)."""
+    return _files_hash(DATA_DIR, sorted(p for p in DATA_DIR.iterdir() if p.is_file()))
+
+
+def code_hash() -> str:
+    """sha256 of the package's sources (``model/**/*.py``, by path): any change to the code, including one
+    the git commit does not show (an uncommitted edit, a copy installed elsewhere), changes it."""
+    return _files_hash(PACKAGE_DIR, sorted(p for p in PACKAGE_DIR.rglob("*.py") if "__pycache__" not in p.parts))
+
+
+def _files_hash(root: Path, files: list[Path]) -> str:
     h = hashlib.sha256()
-    for f in sorted(p for p in DATA_DIR.iterdir() if p.suffix in (".csv", ".toml") and p.is_file()):
-        h.update(f"\0{f.name}\0".encode())
+    for f in files:
+        h.update(f"\0{f.relative_to(root).as_posix()}\0".encode())
         h.update(f.read_bytes())
     return h.hexdigest()
+
+
+def _source(hashes: dict[str, str]) -> str:
+    """The code and data hash in one (what a worker must share with the client)."""
+    return hashlib.sha256(f"{hashes['code_hash']}\0{hashes['data_hash']}".encode()).hexdigest()
+
+
+def source_hash() -> str:
+    """This process's :func:`code_hash` and :func:`data_hash` in one."""
+    return _source({"code_hash": code_hash(), "data_hash": data_hash()})
+
+
+@functools.cache
+def _worker_source_hash() -> str:
+    """A worker's :func:`source_hash`, computed once: the code it loaded when it first ran a chunk."""
+    return source_hash()
 
 
 def new_manifest(exp: Experiment, path: Path, hashes: dict[str, str], chunk_size: int,
                  engine: str) -> dict[str, Any]:
     """The manifest of a new sweep, every chunk pending (``hashes``: experiment, params, design, data)."""
     chunks = {}
-    for index, start in enumerate(range(0, exp.n_runs, chunk_size)):
-        chunks[chunk_key(index)] = {"runs": [start, min(start + chunk_size, exp.n_runs)], "done": False}
+    for index, (start, stop) in enumerate(store.chunk_ranges(exp.n_runs, chunk_size)):
+        chunks[chunk_key(index)] = {"runs": [start, stop], "done": False}
     return metadata(
         experiment_file=str(path), **{k: hashes[k] for k in _HASHES}, experiment=exp.content,
         base_scenario=exp.base_scenario, design=exp.design_record(), replicates=exp.replicates,
@@ -356,7 +414,9 @@ def _existing_manifest(out: Path, resume: bool, hashes: dict[str, str], path: Pa
     if resume:
         if has_manifest:
             manifest = store.read_manifest(out)
+            store.check_manifest(manifest, out)
             _check_same_sweep(manifest, hashes, path, out)
+            store.check_done_chunks(manifest, out)
             return manifest
         if non_empty:
             raise ResumeError(f"The '--out' folder {str(out)!r} holds no sweep to resume (no {MANIFEST}) "
