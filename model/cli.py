@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"armsrace {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:  # Ctrl-C: one line (what was left, when the command says), status 130
-        print(f"armsrace {args.command}: interrupted" + (f"; {exc}" if str(exc) else ""), file=sys.stderr)
+        print(f"armsrace {args.command}: interrupted" + (f". {exc}" if str(exc) else ""), file=sys.stderr)
         return 130
 
 

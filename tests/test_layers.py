@@ -169,6 +169,7 @@ def test_armsrace_help_import_time_has_no_numpy():
     ("calibrate", "DEFAULT_SAMPLE", "model.analysis.calibrate"),
     ("backtest", "ORIGINS", "model.analysis.backtest"),
     ("report", "FIG_DIR", "model.report"),
+    ("sweep", "DEFAULT_TIMEOUT", "model.batch.sweep"),
 ])
 def test_constants_repeated_for_a_light_help_agree_with_the_library(command, name, library):
     import importlib

@@ -379,7 +379,7 @@ def test_sweep_that_fails_before_its_manifest_leaves_no_folder(sweep_small, tmp_
     from model.errors import ParameterError
 
     @contextlib.contextmanager
-    def unreachable(workers, scheduler):
+    def unreachable(workers, scheduler, timeout):
         raise ParameterError("The '--scheduler' address cannot be reached.")
         yield
 
@@ -621,3 +621,135 @@ def test_a_worker_with_other_code_or_data_refuses_the_chunks(tmp_path):
     assert "other model code or data" in res.stderr
     assert not any(c["done"] for c in read_manifest(out)["chunks"].values())
     assert not list((out / "runs").glob("*.parquet"))
+
+
+# --- clusters that cannot run the sweep: one line within --timeout; Ctrl-C --------------------------
+
+SLOW = RESUMABLE  # 360 runs; with --engine mesa --chunk-size 12 a few seconds, 30 chunks
+
+
+class _Listener:
+    """A TCP server in a thread that is not a Dask scheduler: an HTTP server, or a listener that never speaks."""
+
+    def __init__(self, kind: str) -> None:
+        import http.server
+        import socket
+        import threading
+
+        if kind == "http":
+            self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+            self.port = self.server.server_address[1]
+            threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        else:
+            self.server = socket.create_server(("127.0.0.1", 0))
+            self.port = self.server.getsockname()[1]
+            self.accepted = []
+            threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                self.accepted.append(self.server.accept()[0])  # and never answer
+            except OSError:
+                return
+
+    def close(self) -> None:
+        if hasattr(self.server, "serve_forever"):
+            self.server.shutdown()
+            self.server.server_close()
+        else:
+            self.server.close()
+
+
+@pytest.mark.parametrize("kind", ["http", "silent"])
+def test_a_scheduler_address_that_is_not_a_dask_scheduler_fails_within_the_timeout(sweep_small, tmp_path, kind):
+    listener = _Listener(kind)
+    try:
+        out = tmp_path / "r"
+        res = helpers.armsrace("sweep", str(sweep_small), "--out", str(out), "--quiet", "--timeout", "1",
+                               "--scheduler", f"tcp://127.0.0.1:{listener.port}")
+    finally:
+        listener.close()
+    assert res.returncode == 2 and res.stderr.count("\n") == 1, res.stderr
+    assert f"'tcp://127.0.0.1:{listener.port}' is not a Dask scheduler" in res.stderr
+    assert not out.exists()
+
+
+def test_a_scheduler_without_workers_fails_within_the_timeout(sweep_small, tmp_path):
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(n_workers=0, processes=False, protocol="tcp", host="127.0.0.1", dashboard_address=None) as c:
+        res = helpers.armsrace("sweep", str(sweep_small), "--out", str(tmp_path / "r"), "--quiet", "--timeout", "1",
+                               "--scheduler", c.scheduler_address)
+    assert res.returncode == 2 and res.stderr.count("\n") == 1, res.stderr
+    assert f"The Dask scheduler at {c.scheduler_address!r} has no workers (waited 1 s" in res.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def _wait_for_done_chunks(proc: subprocess.Popen, out: Path, n: int) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if sum(c["done"] for c in json.loads((out / "manifest.json").read_text())["chunks"].values()) >= n:
+                return
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.02)
+    raise AssertionError(f"the sweep did not get to {n} chunks: {proc.poll()}")
+
+
+def test_losing_all_workers_mid_sweep_fails_within_the_timeout_and_leaves_a_resumable_folder(tmp_path):
+    """A real (threaded) LocalCluster whose only worker is removed while the sweep runs; the sweep is another
+    process, as on a real cluster."""
+    from dask.distributed import LocalCluster
+
+    path = tmp_path / "slow.toml"
+    path.write_text(SLOW)
+    out = tmp_path / "r"
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp", host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        proc = start_sweep(path, out, "--engine", "mesa", "--chunk-size", "12", "--timeout", "1",
+                           "--scheduler", cluster.scheduler_address)
+        _wait_for_done_chunks(proc, out, 1)
+        cluster.scale(0)
+        err = proc.communicate(timeout=120)[1].decode()
+    assert proc.returncode == 2 and err.count("\n") == 1, err
+    assert f"All workers of {cluster.scheduler_address} were lost: none for 1 s (--timeout)" in err
+    assert f"finish it with 'armsrace sweep {path} --out {out} --resume'" in err
+    done = [c["done"] for c in read_manifest(out)["chunks"].values()]
+    assert any(done) and not all(done)
+    assert not list(out.rglob("*.tmp")) and not (out / ".lock").exists()
+    assert cli(path, "--out", out, "--resume") == 0  # here, in this process
+    assert read_runs(out).run.tolist() == list(range(360))
+
+
+def test_workers_are_capped_at_the_cores_unless_forced(sweep_small, tmp_path, capsys):
+    from model.batch.sweep import available_cores
+
+    cores = available_cores()
+    assert cli(sweep_small, "--out", tmp_path / "r", "--workers", 1000) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"at most the {cores} core(s) of this machine" in err and "--force" in err
+    assert not (tmp_path / "r").exists()
+    assert cli(sweep_small, "--out", tmp_path / "r", "--workers", cores + 1, "--force") == 0
+    assert_same_results(tmp_path / "r", run_sweep(sweep_small, tmp_path / "ref", progress=False))
+
+
+@pytest.mark.parametrize("workers", [None, 2], ids=["in-process", "workers-2"])
+def test_ctrl_c_to_the_process_group_prints_one_line_exits_130_and_leaves_a_resumable_folder(tmp_path, workers):
+    path = tmp_path / "slow.toml"
+    path.write_text(SLOW)
+    out = tmp_path / "r"
+    extra = ("--workers", str(workers)) if workers else ()
+    proc = subprocess.Popen([sys.executable, "-m", "model.cli", "sweep", str(path), "--out", str(out), "--quiet",
+                             "--engine", "mesa", "--chunk-size", "12", *extra], cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    _wait_for_done_chunks(proc, out, 2)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C at a terminal does: the whole foreground group
+    err = proc.communicate(timeout=120)[1].decode()
+    assert proc.returncode == 130 and err.count("\n") == 1, err
+    assert err.startswith(f"armsrace sweep: interrupted. The sweep in {str(out)!r} stopped with ")
+    assert f"--out {out} --resume'" in err
+    assert not list(out.rglob("*.tmp")) and not (out / ".lock").exists()
+    assert cli(path, "--out", out, "--resume") == 0
+    assert read_runs(out).run.tolist() == list(range(360))

@@ -44,8 +44,12 @@ import functools
 import hashlib
 import json
 import logging
+import os
+import signal
 import socket
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -71,6 +75,9 @@ MAX_CHUNK = 1000
 """Largest default chunk (runs): bigger chunks add memory but barely any speed to the kernel."""
 MIN_CHUNK = 100
 """Smallest default chunk (runs): below this the per-year Python overhead dominates."""
+DEFAULT_TIMEOUT = 30.0
+"""Seconds a sweep waits on a Dask cluster (``--timeout``): for the scheduler to answer, for a first worker,
+and for a worker to come back after the last one was lost."""
 
 
 @dataclass(frozen=True)
@@ -168,6 +175,14 @@ def chunk_tasks(exp: Experiment, chunk_size: int, indices: Iterable[int], engine
                         engine, exp.variables, exp.keep_paths, band, source)
 
 
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the system tells, else the machine's)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
 def default_chunk_size(n_runs: int, workers: int | None) -> int:
     """About eight chunks per worker (load balance, progress, resume granularity), within bounds."""
     per = -(-n_runs // (8 * max(1, workers or 1)))
@@ -203,7 +218,8 @@ def run_in_memory(exp: Experiment, engine: str = "fast",
 
 def run_sweep(experiment_path: str | Path, out: str | Path | None = None, workers: int | None = None,
               scheduler: str | None = None, resume: bool = False, engine: str = "fast",
-              chunk_size: int | None = None, progress: bool = True) -> Path:
+              chunk_size: int | None = None, progress: bool = True, timeout: float = DEFAULT_TIMEOUT,
+              force: bool = False) -> Path:
     """Run (or finish) every run of an experiment file and write the result folder.
 
     Args:
@@ -216,6 +232,9 @@ def run_sweep(experiment_path: str | Path, out: str | Path | None = None, worker
         engine: "fast" or "mesa" (identical results; mesa is the slow reference).
         chunk_size: runs per chunk (default: :func:`default_chunk_size`; a resumed sweep keeps its own).
         progress: show a progress bar (runs, rate, ETA) on stderr.
+        timeout: seconds to wait on a Dask cluster: for the scheduler to answer, for a first worker, for a
+            worker after all were lost (see :func:`executor`).
+        force: allow more ``workers`` than this machine has cores (each is a process of its own).
 
     Returns:
         The result folder.
@@ -223,7 +242,8 @@ def run_sweep(experiment_path: str | Path, out: str | Path | None = None, worker
     Raises:
         ParameterError: invalid experiment file or options; ResumeError: ``out`` holds another or
             a changed sweep, nothing to resume from, or another sweep is writing to it; OutputError:
-            ``out`` cannot be written.
+            ``out`` cannot be written; ClusterError: the Dask cluster cannot run the sweep.
+        KeyboardInterrupt: Ctrl-C; its message says how many chunks are done and how to resume.
     """
     if engine not in ENGINES:
         raise ParameterError(f"The '--engine' option must be one of {', '.join(map(repr, ENGINES))}. "
@@ -233,6 +253,11 @@ def run_sweep(experiment_path: str | Path, out: str | Path | None = None, worker
                              f"{scheduler!r}.")
     if workers is not None and (not isinstance(workers, int) or workers < 1):
         raise ParameterError(f"The '--workers' option must be an integer >= 1. Got {workers!r} instead.")
+    if workers is not None and workers > (cores := available_cores()) and not force:
+        raise ParameterError(f"The '--workers' option must be at most the {cores} core(s) of this machine (each "
+                             f"worker is a process). Got {workers} instead; add --force to start more anyway.")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
+        raise ParameterError(f"The '--timeout' option must be a number of seconds > 0. Got {timeout!r} instead.")
     if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
         raise ParameterError(f"The '--chunk-size' option must be an integer >= 1. Got {chunk_size!r} instead.")
     path = Path(experiment_path)
@@ -248,7 +273,7 @@ def run_sweep(experiment_path: str | Path, out: str | Path | None = None, worker
         _existing_manifest(out, resume, hashes, path)
     try:
         with store.sweep_lock(out):
-            _sweep(exp, path, out, hashes, workers, scheduler, resume, engine, chunk_size, progress)
+            _sweep(exp, path, out, hashes, workers, scheduler, resume, engine, chunk_size, progress, timeout)
     except LockedError:
         raise  # the folder is another sweep's: touch nothing
     except BaseException:
@@ -259,7 +284,8 @@ def run_sweep(experiment_path: str | Path, out: str | Path | None = None, worker
 
 
 def _sweep(exp: Experiment, path: Path, out: Path, hashes: dict[str, str], workers: int | None,
-           scheduler: str | None, resume: bool, engine: str, chunk_size: int | None, progress: bool) -> None:
+           scheduler: str | None, resume: bool, engine: str, chunk_size: int | None, progress: bool,
+           timeout: float) -> None:
     """The sweep proper, under the folder's lock."""
     manifest = _existing_manifest(out, resume, hashes, path)
     if manifest is not None:
@@ -274,7 +300,7 @@ def _sweep(exp: Experiment, path: Path, out: Path, hashes: dict[str, str], worke
     done_runs = exp.n_runs - sum(c["runs"][1] - c["runs"][0] for c in manifest["chunks"].values()
                                  if not c["done"])
     try:
-        with executor(workers, scheduler) as compute:
+        with executor(workers, scheduler, timeout) as compute:
             # The manifest first: a folder without one is never more than a kill can leave before it.
             store.remove_temporaries(out)
             store.write_manifest(manifest, out)
@@ -302,16 +328,19 @@ def _sweep(exp: Experiment, path: Path, out: Path, hashes: dict[str, str], worke
                 if writing is not None:
                     writing.result()
     except WriteError as exc:
-        raise OutputError(f"{exc} {_stopped(manifest, out, path)}") from None
+        raise OutputError(" ".join(filter(None, (str(exc), _stopped(manifest, out, path))))) from None
+    except ClusterError as exc:
+        raise ClusterError(" ".join(filter(None, (str(exc), _stopped(manifest, out, path))))) from None
     except KeyboardInterrupt:
         raise KeyboardInterrupt(_stopped(manifest, out, path)) from None
 
 
 def _stopped(manifest: dict[str, Any], out: Path, path: Path) -> str:
-    """What a stopped sweep left, and how to finish it (for the one-line message)."""
-    done = sum(bool(c["done"]) for c in manifest["chunks"].values())
+    """What a stopped sweep left and how to finish it, for the one-line message ("" before its manifest:
+    then nothing is left)."""
     if not store.has_manifest(out):
-        return "The sweep wrote nothing."
+        return ""
+    done = sum(bool(c["done"]) for c in manifest["chunks"].values())
     return (f"The sweep in {str(out)!r} stopped with {done} of {len(manifest['chunks'])} chunks done; finish it "
             f"with 'armsrace sweep {path} --out {out} --resume'.")
 
@@ -432,13 +461,21 @@ def _existing_manifest(out: Path, resume: bool, hashes: dict[str, str], path: Pa
 
 
 @contextlib.contextmanager
-def executor(workers: int | None, scheduler: str | None) -> Iterator[Callable[[Iterator[ChunkTask]],
-                                                                           Iterator[ChunkResult]]]:
+def executor(workers: int | None, scheduler: str | None, timeout: float = DEFAULT_TIMEOUT
+             ) -> Iterator[Callable[[Iterator[ChunkTask]], Iterator[ChunkResult]]]:
     """A function mapping chunk tasks to results (in completion order), on the chosen resources.
 
     In-process when neither ``workers`` nor ``scheduler`` is given; else a Dask LocalCluster of
     ``workers`` single-threaded processes, or the existing cluster at ``scheduler``. The cluster
     is connected on entry, so an unreachable scheduler fails before anything is written.
+
+    ``timeout`` (seconds) bounds every wait on a cluster: for the scheduler to answer as a Dask
+    scheduler (an HTTP server, the dashboard port or a silent listener does not), for a first worker,
+    and, during the sweep, for a worker to come back once the scheduler has none left.
+
+    Raises:
+        ClusterError: the scheduler cannot be reached or is not a Dask scheduler, it has no worker within
+            ``timeout``, or all its workers were lost for ``timeout`` (one line each).
     """
     if workers is None and scheduler is None:
         yield lambda tasks: (chunk_tables(t) for t in tasks)
@@ -446,37 +483,154 @@ def executor(workers: int | None, scheduler: str | None) -> Iterator[Callable[[I
     from dask.distributed import Client, LocalCluster
 
     if scheduler is not None:
+        probe_scheduler(scheduler, timeout)
         try:
-            client = Client(scheduler, timeout="10s")
+            client = Client(scheduler, timeout=f"{timeout}s")
         except (OSError, TimeoutError, ValueError) as exc:
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise ParameterError(f"The '--scheduler' address {scheduler!r} cannot be reached: {reason}.") from None
+            raise ClusterError(f"The '--scheduler' address {scheduler!r} cannot be reached: {_first_line(exc)}.") \
+                from None
         with client:
-            yield lambda tasks: _distributed(client, tasks)
+            try:
+                client.wait_for_workers(1, timeout=timeout)
+            except TimeoutError:
+                raise ClusterError(f"The Dask scheduler at {scheduler!r} has no workers (waited {timeout:g} s, "
+                                   f"--timeout); start some with 'dask worker {scheduler}', or use --workers N for "
+                                   f"a cluster on this machine.") from None
+            yield lambda tasks: _distributed(client, tasks, timeout, scheduler)
         return
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                      silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
-        yield lambda tasks: _distributed(client, tasks)
+    with _workers_ignore_ctrl_c():
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                               silence_logs=logging.CRITICAL, preload=["model.batch.worker"])
+    with cluster, Client(cluster) as client:
+        yield lambda tasks: _distributed(client, tasks, timeout, "the local cluster")
 
 
-def _distributed(client, tasks: Iterator[ChunkTask]) -> Iterator[ChunkResult]:
-    """Keep a bounded number of chunks in flight (flat memory), yield them as they complete."""
-    from dask.distributed import as_completed
+def probe_scheduler(address: str, timeout: float) -> None:
+    """Check that a ``tcp://`` address is a Dask scheduler before Dask connects to it (Dask itself waits
+    forever for the handshake of something that accepts connections but is not a scheduler).
+
+    A Dask scheduler sends its handshake (a msgpack frame naming its pickle protocol) as soon as it
+    accepts a connection; an HTTP server (the dashboard, 8787) waits for a request, a silent listener
+    for ever. Other schemes (``tls://``, ``inproc://``) are left to Dask.
+
+    Raises:
+        ClusterError: the host cannot be resolved, the port refuses, or no Dask handshake comes within
+            ``timeout`` seconds (one line each).
+    """
+    scheme, sep, location = address.partition("://")
+    if not sep:
+        scheme, location = "tcp", address
+    if scheme != "tcp":
+        return
+    host, _, port = location.rpartition(":")
+    host = host.strip("[]")
+    if not host or not port.isdigit():
+        raise ClusterError(f"The '--scheduler' address must look like tcp://HOST:PORT. Got {address!r} instead.")
+    where = f"The '--scheduler' address {address!r}"
+    try:
+        sock = socket.create_connection((host, int(port)), timeout=timeout)
+    except socket.gaierror as exc:
+        raise ClusterError(f"{where} cannot be resolved: {exc.strerror or exc}.") from None
+    except TimeoutError:
+        raise ClusterError(f"{where} cannot be reached: no answer within {timeout:g} s (--timeout).") from None
+    except OSError as exc:
+        raise ClusterError(f"{where} cannot be reached: {exc.strerror or exc}.") from None
+    received = b""
+    deadline = time.monotonic() + timeout
+    with sock:
+        try:
+            while b"pickle-protocol" not in received and (left := deadline - time.monotonic()) > 0:
+                sock.settimeout(left)
+                data = sock.recv(4096)
+                if not data:
+                    break
+                received += data
+        except (TimeoutError, OSError):
+            pass
+    if b"pickle-protocol" not in received:
+        how = "closed the connection" if time.monotonic() < deadline else f"sent nothing within {timeout:g} s"
+        raise ClusterError(f"{where} is not a Dask scheduler: it accepts connections but {how} instead of Dask's "
+                           f"handshake (a scheduler listens on 8786 by default, its dashboard on 8787).")
+
+
+@contextlib.contextmanager
+def _workers_ignore_ctrl_c() -> Iterator[None]:
+    """Start the local cluster's processes ignoring Ctrl-C, so that Ctrl-C to the whole process group is
+    handled by this process alone (which stops them) instead of each worker printing a traceback.
+
+    SIGINT is ignored here while the cluster starts (an ignored signal stays ignored in the processes
+    started meanwhile, across exec; a Ctrl-C in these one or two seconds is lost), and each worker
+    ignores it from its set-up on (:mod:`model.batch.worker`, for workers restarted later).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _distributed(client, tasks: Iterator[ChunkTask], timeout: float, where: str) -> Iterator[ChunkResult]:
+    """Keep a bounded number of chunks in flight (flat memory), yield them as they complete.
+
+    While nothing completes, the scheduler is asked how many workers it has; none for ``timeout``
+    seconds (all lost) ends the sweep with a ClusterError, leaving the chunks done so far marked done.
+    """
+    from dask.distributed import wait
 
     n_threads = max(1, sum(client.nthreads().values()))
     in_flight = 2 * n_threads
-    queue = as_completed()
+    pending = {}
     for task in tasks:
-        queue.add(client.submit(run_chunk, task, pure=False))
-        if queue.count() >= in_flight:
+        pending[client.submit(run_chunk, task, pure=False)] = task.index
+        if len(pending) >= in_flight:
             break
-    for future in queue:
-        result = future.result()
-        future.release()
-        nxt = next(tasks, None)
-        if nxt is not None:
-            queue.add(client.submit(run_chunk, nxt, pure=False))
-        yield result
+    poll = max(0.05, min(1.0, timeout / 4))
+    alone_since = None
+    while pending:
+        try:
+            done = wait(list(pending), timeout=poll, return_when="FIRST_COMPLETED").done
+        except TimeoutError:
+            done = set()
+        if not done:
+            try:
+                n_workers = len(client.nthreads())
+            except (OSError, TimeoutError) as exc:
+                raise ClusterError(f"The connection to the Dask scheduler of {where} was lost "
+                                   f"({_first_line(exc)}).") from None
+            alone_since = None if n_workers else (alone_since or time.monotonic())
+            if alone_since is not None and time.monotonic() - alone_since > timeout:
+                raise ClusterError(f"All workers of {where} were lost: none for {timeout:g} s (--timeout) with "
+                                   f"{len(pending)} chunk(s) waiting.")
+            continue
+        alone_since = None
+        for future in done:
+            index = pending.pop(future)
+            result = _result(future, index, where)
+            future.release()
+            nxt = next(tasks, None)
+            if nxt is not None:
+                pending[client.submit(run_chunk, nxt, pure=False)] = nxt.index
+            yield result
+
+
+def _result(future, index: int, where: str) -> ChunkResult:
+    """A finished task's chunk; a chunk the cluster could not compute (its workers kept dying, or it was
+    cancelled) is a one-line ClusterError; our own errors pass as they are."""
+    from dask.distributed import CancelledError
+    from distributed.scheduler import KilledWorker
+
+    try:
+        return future.result()
+    except (KilledWorker, CancelledError, OSError) as exc:
+        raise ClusterError(f"Chunk {chunk_key(index)} could not be computed on {where}: {type(exc).__name__}: "
+                           f"{_first_line(exc)}.") from None
 
 
 class _NoBar:
