@@ -254,3 +254,42 @@ def test_one_bad_scenario_file_does_not_hide_the_others(tmp_path):
     assert err.startswith("armsrace scenarios: error: The scenario file") and str(bad) in err
     names = [line.split()[0] for line in res.stdout.splitlines()]
     assert names == sorted(p.stem for p in (REPO / "experiments" / "scenarios").glob("*.toml"))
+
+
+# --- armsrace viz: start errors before "serving"; a warning off loopback ----------------------------
+
+def test_viz_on_a_port_in_use_fails_with_one_line_before_serving():
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        res = armsrace("viz", "--port", str(port))
+    err = one_line_error(res)
+    assert f"The '--port' {port} on '127.0.0.1' cannot be used" in err and "serving" not in res.stdout
+
+
+@pytest.mark.parametrize("host", ["no-such-host.invalid", "192.0.2.77"])  # unresolvable; not this machine's
+def test_viz_on_a_host_it_cannot_listen_on_fails_with_one_line_before_serving(host):
+    res = armsrace("viz", "--host", host, "--port", "0")
+    err = one_line_error(res)
+    assert "The '--host' option must be an address" in err and repr(host) in err and "serving" not in res.stdout
+
+
+def test_viz_on_a_host_other_than_loopback_warns_that_the_page_has_no_login():
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "model.cli", "viz", "--host", "0.0.0.0", "--port", "0"], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        serving = proc.stdout.readline()
+    finally:
+        proc.send_signal(signal.SIGTERM)  # stops the server it started, too
+        err = proc.communicate(timeout=60)[1]
+    assert serving.startswith("armsrace viz: serving http://0.0.0.0:")
+    warning = err.splitlines()[0]
+    assert warning.startswith("armsrace viz: warning: --host 0.0.0.0 makes the page reachable from other machines")
+    assert "no login" in warning
+    res = armsrace("viz", "--help")
+    assert "no login" in res.stdout
