@@ -675,6 +675,15 @@ def test_a_scheduler_address_that_is_not_a_dask_scheduler_fails_within_the_timeo
     assert not out.exists()
 
 
+def test_a_tls_scheduler_without_the_clients_tls_settings_is_one_line(sweep_small, tmp_path, capsys, monkeypatch):
+    for key in [k for k in os.environ if k.startswith("DASK_DISTRIBUTED__COMM__TLS")]:
+        monkeypatch.delenv(key)
+    assert cli(sweep_small, "--out", tmp_path / "r", "--scheduler", "tls://127.0.0.1:8786") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is a TLS address, but Dask's TLS settings for this client are missing" in err
+    assert "distributed.comm.tls.ca-file" in err and not (tmp_path / "r").exists()
+
+
 def test_a_scheduler_without_workers_fails_within_the_timeout(sweep_small, tmp_path):
     from dask.distributed import LocalCluster
 

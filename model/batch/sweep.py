@@ -484,11 +484,7 @@ def executor(workers: int | None, scheduler: str | None, timeout: float = DEFAUL
 
     if scheduler is not None:
         probe_scheduler(scheduler, timeout)
-        try:
-            client = Client(scheduler, timeout=f"{timeout}s")
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise ClusterError(f"The '--scheduler' address {scheduler!r} cannot be reached: {_first_line(exc)}.") \
-                from None
+        client = _connect(scheduler, timeout)
         with client:
             try:
                 client.wait_for_workers(1, timeout=timeout)
@@ -550,7 +546,59 @@ def probe_scheduler(address: str, timeout: float) -> None:
     if b"pickle-protocol" not in received:
         how = "closed the connection" if time.monotonic() < deadline else f"sent nothing within {timeout:g} s"
         raise ClusterError(f"{where} is not a Dask scheduler: it accepts connections but {how} instead of Dask's "
-                           f"handshake (a scheduler listens on 8786 by default, its dashboard on 8787).")
+                           f"handshake (a scheduler listens on 8786 by default, its dashboard on 8787; one secured "
+                           f"with TLS is addressed as tls://HOST:PORT).")
+
+
+TLS_SETTINGS = ("distributed.comm.tls.ca-file", "distributed.comm.tls.client.cert", "distributed.comm.tls.client.key")
+"""Dask's settings a client needs for a ``tls://`` scheduler (environment: ``DASK_DISTRIBUTED__COMM__TLS__CA_FILE``,
+``..._TLS__CLIENT__CERT``, ``..._TLS__CLIENT__KEY``; see README, "Running on a cluster")."""
+
+
+def _connect(address: str, timeout: float):
+    """A Dask Client of the scheduler at ``address``, or a one-line ClusterError within about ``timeout``.
+
+    Dask bounds the connection but not the handshake after it; a watchdog ends a connection that is
+    still not made a second after ``timeout`` (by interrupting this, the main, thread).
+    """
+    import _thread
+
+    import dask
+    from dask.distributed import Client
+
+    where = f"The '--scheduler' address {address!r}"
+    if address.startswith("tls://"):
+        missing = [key for key in TLS_SETTINGS if not dask.config.get(key, None)]
+        if missing:
+            raise ClusterError(f"{where} is a TLS address, but Dask's TLS settings for this client are missing "
+                               f"({', '.join(missing)}; e.g. DASK_DISTRIBUTED__COMM__TLS__CA_FILE=ca.pem): see the "
+                               f"README, 'Running on a cluster'.")
+    state, lock = {"done": False, "fired": False}, threading.Lock()
+
+    def expire() -> None:
+        with lock:
+            if not state["done"]:
+                state["fired"] = True
+                _thread.interrupt_main()
+
+    watchdog = threading.Timer(timeout + 1, expire)
+    watchdog.daemon = True
+    if threading.current_thread() is threading.main_thread():
+        watchdog.start()
+    try:
+        try:
+            return Client(address, timeout=f"{timeout}s")
+        finally:
+            with lock:
+                state["done"] = True
+            watchdog.cancel()
+    except KeyboardInterrupt:
+        if not state["fired"]:
+            raise
+        raise ClusterError(f"{where} did not complete Dask's handshake within {timeout:g} s (--timeout); is it a "
+                           f"Dask scheduler, with the same TLS settings?") from None
+    except (OSError, TimeoutError, ValueError, TypeError) as exc:  # TypeError: Dask's word for bad TLS settings
+        raise ClusterError(f"{where} cannot be reached: {_first_line(exc)}.") from None
 
 
 @contextlib.contextmanager
