@@ -104,6 +104,24 @@ def test_force_replaces_only_the_commands_own_unchanged_outputs(tmp_path):
     assert helpers.tree(tmp_path) == before
 
 
+def test_force_removes_the_commands_own_files_it_no_longer_writes_and_nothing_else(tmp_path):
+    out = tmp_path / "out"
+    with store.staged_output(out, command="plot") as stage:
+        for name in ("a.png", "a.svg", "b.svg", "index.json"):
+            store.write_text(name, stage / name)
+    with store.staged_output(out, command="run") as stage:
+        store.write_text("another command's", stage / "c.svg")
+    (out / "b.svg").write_text("edited")  # changed since: the user's now
+    (out / "mine.svg").write_text("mine")
+    with store.staged_output(out, command="plot", force=True) as stage:  # PNG only this time
+        for name in ("a.png", "index.json"):
+            store.write_text(name + " again", stage / name)
+    assert sorted(p.name for p in out.iterdir()) == [store.OUTPUTS, "a.png", "b.svg", "c.svg", "index.json", "mine.svg"]
+    record = store.read_outputs(out)
+    assert sorted(record) == ["a.png", "b.svg", "c.svg", "index.json"] and record["c.svg"]["command"] == "run"
+    assert (out / "b.svg").read_text() == "edited" and not store._is_own(out / "b.svg", Path("b.svg"), record, "plot")
+
+
 @pytest.mark.parametrize("case", ["folder", "link", "subfolder_is_a_file", "foreign_record"])
 def test_what_the_command_did_not_write_is_never_replaced(tmp_path, case):
     out = tmp_path / "out"

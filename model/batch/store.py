@@ -145,8 +145,10 @@ def staged_output(folder: Path, option: str = "--out", command: str = "armsrace"
 
     Nothing the command did not write is ever replaced or deleted: files of other names are left
     alone, and a path the command writes that already exists is refused (one line naming it) unless
-    ``force`` is given and it is this command's own earlier output (see :data:`OUTPUTS`). Folders in
-    the stage are merged into existing folders file by file. The check runs on entry for ``expect``
+    ``force`` is given and it is this command's own earlier output (see :data:`OUTPUTS`); with ``force``,
+    the command's own earlier files that this run does not write again (unchanged since) are removed,
+    so that the folder holds one run's outputs. Folders in the stage are merged into existing folders
+    file by file. The check runs on entry for ``expect``
     (names the command always writes, for an early refusal) and for every file before anything is
     moved. On any exception the staging folder is removed and ``folder`` is untouched.
 
@@ -221,6 +223,16 @@ def _commit(stage: Path, folder: Path, option: str, command: str, force: bool) -
             os.replace(stage / rel, folder / rel)
     except OSError as exc:
         raise OutputError(f"The {option!r} folder {str(folder)!r} cannot be written: {_reason(exc)}.") from None
+    if force:  # the command's own earlier files that this run no longer writes (a figure dropped, a format)
+        for rel in sorted(set(record) - set(hashes)):
+            target = folder / rel
+            if record[rel].get("command") != command:
+                continue
+            if _is_own(target, Path(rel), record, command):
+                with contextlib.suppress(OSError):
+                    target.unlink()
+            if not target.exists():
+                del record[rel]
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     record.update({rel: {"command": command, "sha256": sha, "written_utc": now} for rel, sha in hashes.items()})
     try:
