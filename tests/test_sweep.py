@@ -762,3 +762,35 @@ def test_ctrl_c_to_the_process_group_prints_one_line_exits_130_and_leaves_a_resu
     assert not list(out.rglob("*.tmp")) and not (out / ".lock").exists()
     assert cli(path, "--out", out, "--resume") == 0
     assert read_runs(out).run.tolist() == list(range(360))
+
+
+def test_chunks_are_on_disk_before_the_manifest_marks_them_done(sweep_small, tmp_path, monkeypatch):
+    """Each chunk file is fsynced (and its rename made durable) before the manifest that marks it done is
+    written: after a power cut a chunk marked done is a whole file."""
+    from model.batch import store
+
+    events = []
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        path = Path(os.readlink(f"/proc/self/fd/{fd}"))
+        events.append(("fsync", path.parent.name, path.name))
+        return real_fsync(fd)
+
+    real_manifest = store.write_manifest
+
+    def write_manifest(manifest, out):
+        events.append(("manifest", tuple(k for k, c in manifest["chunks"].items() if c["done"])))
+        return real_manifest(manifest, out)
+
+    monkeypatch.setattr(store.os, "fsync", fsync)
+    monkeypatch.setattr(store, "write_manifest", write_manifest)
+    assert cli(sweep_small, "--out", tmp_path / "r", "--chunk-size", 5) == 0
+    for key in ("00000", "00001", "00002", "00003"):
+        marked = next(i for i, e in enumerate(events) if e[0] == "manifest" and key in e[1])
+        for sub in ("runs", "agents"):
+            synced = [i for i, e in enumerate(events)
+                      if e[:2] == ("fsync", sub) and e[2].startswith(f".chunk-{key}.parquet.")]
+            assert len(synced) == 1 and synced[0] < marked, (key, sub, events)
+            # and the rename into place made durable (its folder synced) before the manifest said done
+            assert ("fsync", "r", sub) in events[synced[0]:marked], (key, sub, events)
