@@ -61,8 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     except ParameterError as exc:
         print(f"armsrace {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"armsrace {args.command}: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # Ctrl-C: one line (what was left, when the command says), status 130
+        print(f"armsrace {args.command}: interrupted" + (f". {exc}" if str(exc) else ""), file=sys.stderr)
         return 130
 
 

@@ -21,8 +21,30 @@ class OutputError(ParameterError):
     """An output folder or file cannot be written."""
 
 
+class WriteError(OutputError):
+    """A file cannot be written (a full disk, a read-only or vanished folder): ``path`` and the system's
+    ``reason``. Raised by the store's writers; a staged command reports the file where it was going."""
+
+    def __init__(self, path: object, reason: str) -> None:
+        super().__init__(f"The file {str(path)!r} cannot be written: {reason}.")
+        self.path = str(path)
+        self.reason = reason
+
+    def __reduce__(self):
+        return type(self), (self.path, self.reason)
+
+
 class ResumeError(ParameterError):
     """A sweep cannot be resumed (or would overwrite another sweep)."""
+
+
+class LockedError(ResumeError):
+    """Another sweep holds the result folder's lock (the message names its process and host)."""
+
+
+class ClusterError(ParameterError):
+    """The Dask cluster cannot run the sweep: the address is not a Dask scheduler, it has no workers, all
+    were lost, or a worker has other model code or data than the client."""
 
 
 class IndicesUndefined(ParameterError):

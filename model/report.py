@@ -547,10 +547,15 @@ def _limits_section() -> list[str]:
     ]
 
 
-def write_report(out: Path, settings: Settings = Settings(), train_until: int = TRAIN_UNTIL) -> Report:
-    """Build the report and write ``out/REPORT.md`` and ``out/report/`` atomically."""
+def write_report(out: Path, settings: Settings = Settings(), train_until: int = TRAIN_UNTIL,
+                 force: bool = False) -> Report:
+    """Build the report and write ``out/REPORT.md`` and ``out/report/`` atomically.
+
+    Other files in ``out`` and ``out/report/`` are left alone; an earlier report's files are replaced only
+    with ``force`` (see :func:`model.batch.store.staged_output`).
+    """
     out = Path(out)
-    with staged_output(out) as stage:
+    with staged_output(out, command="report", force=force, expect=("REPORT.md",)) as stage:
         rep = build_report(settings, train_until)
         figs = subfolder(stage, FIG_DIR)
         for name, fig in rep.figures.items():

@@ -131,7 +131,6 @@ def write_result(folder: Path, kind: str, points: pd.DataFrame, replicates: int 
     chunks = {}
     for i, start in enumerate(range(0, n_runs, chunk_size)):
         part = runs.iloc[start:start + chunk_size]
-        chunks[store.chunk_key(i)] = {"runs": [int(start), int(start + len(part))], "done": True}
         tables = {"runs": pa.Table.from_pandas(part, preserve_index=False)}
         if agents:
             (folder / "agents").mkdir(exist_ok=True)
@@ -145,7 +144,8 @@ def write_result(folder: Path, kind: str, points: pd.DataFrame, replicates: int 
                                                             "pressure", "backlash")},
             })
             tables["agents"] = pa.Table.from_pandas(table, preserve_index=False)
-        store.write_chunk(folder, i, tables)
+        sha = store.write_chunk(folder, i, tables)
+        chunks[store.chunk_key(i)] = {"runs": [int(start), int(start + len(part))], "done": True, "sha256": sha}
     design = {"kind": kind, "varied": varied, "n_points": n_points, **(extra_design or {})}
     parameters = {name: ({"values": sorted(set(points[name].tolist()))} if kind == "grid" else
                          {"low": float(points[name].min()), "high": float(points[name].max()),
@@ -163,7 +163,8 @@ def write_result(folder: Path, kind: str, points: pd.DataFrame, replicates: int 
     manifest = {
         "experiment_file": f"experiments/{folder.name}.toml", "experiment_hash": digest,
         "params_hash": digest, "design_hash": hashlib.sha256(points.to_csv().encode()).hexdigest(),
-        "data_hash": digest, "experiment": experiment, "base_scenario": base_scenario, "design": design,
+        "code_hash": digest, "data_hash": digest, "experiment": experiment, "base_scenario": base_scenario,
+        "design": design,
         "replicates": replicates, "n_runs": n_runs, "chunk_size": chunk_size, "seeds": {"root": seed},
         "engine": "synthetic-fixture", "versions": {}, "code": {"git_commit": None, "git_dirty": None},
         "created_utc": "2025-01-01T00:00:00+00:00", "command": "fixtures_results.write_result", "chunks": chunks,

@@ -87,7 +87,7 @@ def test_rolling_cli_writes_its_tables(tmp_path):
     r = armsrace("backtest", "--rolling", "2013-2015", "--out", str(out))
     assert r.returncode == 0, r.stderr
     assert {p.name for p in out.iterdir()} == {"backtest.csv", "summary.csv", "coefficients.csv",
-                                               "backtest_rolling.png", "metadata.json"}
+                                               "backtest_rolling.png", "metadata.json", ".armsrace-outputs.json"}
     summary = pd.read_csv(out / "summary.csv", dtype={"origin": str})
     assert set(summary["origin"]) == {"2013", "2014", "2015", "all"}
     assert set(summary["variable"]) == {"burden", "spending"}

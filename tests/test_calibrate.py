@@ -12,7 +12,7 @@ import tomllib
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import armsrace
+from helpers import armsrace, full_disk
 
 from model.analysis.calibrate import Calibration, build_panel, calibrate, regressors, write_estimates
 from model.errors import ParameterError
@@ -145,8 +145,29 @@ def test_cli_writes_the_estimates_and_leaves_the_shipped_file_alone(tmp_path):
     r = armsrace("calibrate", "--sample", "1995-2014", "--out", str(out))
     assert r.returncode == 0, r.stderr
     assert {p.name for p in out.iterdir()} == {"estimates.toml", "coefficients.csv", "covariance.csv",
-                                               "regression.csv", "metadata.json"}
+                                               "regression.csv", "metadata.json", ".armsrace-outputs.json"}
     assert "rho" in r.stdout and "Driscoll" not in r.stderr
     assert ESTIMATES_FILE.read_bytes() == before
     bad = armsrace("calibrate", "--sample", "2014-1995")
     assert bad.returncode == 2 and "--sample" in bad.stderr and "\n" not in bad.stderr.strip()
+
+
+def test_a_full_disk_while_installing_the_estimates_is_one_line_and_leaves_no_temporary(tmp_path, monkeypatch,
+                                                                                      capsys):
+    from model import cli
+    from model.sim import params
+
+    installed = tmp_path / "data" / "estimates.toml"
+    installed.parent.mkdir()
+    installed.write_bytes(ESTIMATES_FILE.read_bytes())  # the estimates in use (calibrate reads them too)
+    monkeypatch.setattr(params, "ESTIMATES_FILE", installed)
+    opened = full_disk(monkeypatch, after=6)  # the five files of --out and their record fit; the install does not
+    out = tmp_path / "cal"
+    assert cli.main(["calibrate", "--out", str(out), "--install"]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"armsrace calibrate: error: The file {str(installed)!r} cannot be written: No space left on "
+                   f"device.\n")
+    assert opened[-1].name.startswith(".estimates.toml.") and opened[-1].name.endswith(".tmp")
+    assert [p.name for p in installed.parent.iterdir()] == ["estimates.toml"]  # no temporary left
+    assert installed.read_bytes() == ESTIMATES_FILE.read_bytes()
+    assert (out / "estimates.toml").is_file()  # the --out folder was complete before the install

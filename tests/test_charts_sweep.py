@@ -19,6 +19,7 @@ from fixtures_results import (
     write_result,
     write_sobol,
 )
+from helpers import full_disk
 
 from model.batch.store import load_results
 from model.batch.sweep import run_sweep
@@ -103,6 +104,43 @@ def test_cli_plot_bad_input_exits_2_with_one_line(folders, tmp_path, capsys, cas
     assert err.startswith("armsrace plot: error:") and "\n" not in err
     assert (str(folder) in err) if case != "format" else "'--format'" in err
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("sub", ["runs", "agents"])
+def test_cli_plot_of_a_folder_with_a_garbage_chunk_names_the_file(tmp_path, capsys, sub):
+    folder = write_grid(tmp_path / "grid", chunk_size=50)
+    chunk = folder / sub / "chunk-00001.parquet"
+    chunk.write_bytes(b"\x00garbage, not Parquet\n" * 10)
+    out = tmp_path / "plots"
+    assert main(["plot", str(folder), "--out", str(out), "--format", "png"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"armsrace plot: error: The results folder {str(folder)!r} has a damaged chunk file "
+                          f"{str(chunk)!r} (")
+    assert err.count("\n") == 1 and "restore it" in err
+    assert not out.exists() and not list(tmp_path.glob(".plots*"))
+
+
+def test_cli_plot_on_a_full_disk_is_one_line_and_leaves_nothing(folders, tmp_path, monkeypatch, capsys):
+    opened = full_disk(monkeypatch, after=2)
+    out = tmp_path / "plots"
+    assert main(["plot", str(folders["one"]), "--out", str(out), "--format", "png"]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"armsrace plot: error: The file {str(out / opened[2].name)!r} cannot be written: No space left "
+                   f"on device; nothing was written to {str(out)!r}.\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_plot_again_replaces_its_own_charts_only_with_force(folders, tmp_path, capsys):
+    out = tmp_path / "p"
+    args = ["plot", str(folders["one"]), "--out", str(out), "--format", "png"]
+    assert main(args) == 0
+    (out / "notes.txt").write_text("mine")
+    capsys.readouterr()
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "add --force" in err and "plots.json" in err
+    assert main([*args, "--force"]) == 0
+    assert (out / "notes.txt").read_text() == "mine"
 
 
 # ---------------------------------------------------------------------------------------------- real sweep

@@ -8,12 +8,12 @@ from pathlib import Path
 import matplotlib.image as mpimg
 import pandas as pd
 import pytest
-from helpers import armsrace
+from helpers import REPO, armsrace, full_disk, tree
 
 from model.sim.outcomes import ESCALATION
 
 EXPECTED_FILES = {"agents.parquet", "agents.csv", "summary.json", "summary.csv", "metadata.json",
-                  "burden.png", "spending.png", "threat.png"}
+                  "burden.png", "spending.png", "threat.png", ".armsrace-outputs.json"}
 
 
 @pytest.fixture(scope="module")
@@ -157,3 +157,139 @@ def test_failure_midway_leaves_the_output_folder_untouched(tmp_path, monkeypatch
         cli.main(["run", "--out", str(out)])
     assert not out.exists()
     assert list(tmp_path.iterdir()) == []
+
+
+# --- outputs: never replace what the command did not write ---------------------------------------
+
+def one_line_error(res, code: int = 2) -> str:
+    """The stderr of a refused command: exactly one line, no traceback, the given exit status."""
+    assert res.returncode == code, (res.returncode, res.stderr)
+    assert "Traceback" not in res.stderr and len(res.stderr.strip().splitlines()) == 1, res.stderr
+    return res.stderr.strip()
+
+
+def test_run_never_deletes_a_users_folder_named_like_an_output(tmp_path):
+    out = tmp_path / "out"
+    (out / "summary.json").mkdir(parents=True)
+    (out / "summary.json" / "notes.txt").write_text("mine")
+    before = tree(tmp_path)
+    for extra in ((), ("--force",)):
+        err = one_line_error(armsrace("run", "--out", str(out), *extra))
+        assert err.startswith("armsrace run: error: ") and str(out / "summary.json") in err
+    assert tree(tmp_path) == before  # nothing written beside it either, no staging folder
+
+
+def test_run_again_needs_force_and_force_replaces_only_its_own_files(tmp_path):
+    out = tmp_path / "out"
+    assert armsrace("run", "--out", str(out)).returncode == 0
+    (out / "my_notes.md").write_text("mine")
+    first = tree(out)
+    err = one_line_error(armsrace("run", "--seed", "1", "--out", str(out)))
+    assert "add --force" in err and tree(out) == first
+    res = armsrace("run", "--seed", "1", "--set", "threat_noise=0.2", "--out", str(out), "--force")
+    assert res.returncode == 0, res.stderr
+    assert (out / "my_notes.md").read_text() == "mine" and json.loads((out / "metadata.json").read_text())["seed"] == 1
+    (out / "summary.csv").write_text("edited")
+    err = one_line_error(armsrace("run", "--out", str(out), "--force"))
+    assert str(out / "summary.csv") in err and "changed since" in err
+
+
+@pytest.fixture(scope="module")
+def results_pair(tmp_path_factory):
+    from fixtures_results import write_grid
+
+    root = tmp_path_factory.mktemp("pair")
+    return write_grid(root / "a"), write_grid(root / "b")
+
+
+@pytest.mark.parametrize("command", ["run", "plot", "calibrate", "backtest", "compare", "discover", "report"])
+def test_an_output_folder_that_cannot_be_created_is_one_line(command, results_pair, tmp_path):
+    """Under /proc the writability check passes for root, but nothing can be created there."""
+    out = Path("/proc/armsrace-test") / command
+    args = {"run": [], "plot": [str(results_pair[0])], "calibrate": [], "backtest": ["--train-until", "2014"],
+            "compare": [str(d) for d in results_pair], "discover": [str(results_pair[0]), "--outcome", "spiral"],
+            "report": ["--quick"]}[command]
+    err = one_line_error(armsrace(command, *args, "--out", str(out)))
+    assert err.startswith(f"armsrace {command}: error: The '--out' folder {str(out)!r} ")
+    assert not out.exists()
+
+
+def test_a_full_disk_during_a_run_is_one_line_and_leaves_nothing(tmp_path, monkeypatch, capsys):
+    from model import cli
+
+    opened = full_disk(monkeypatch, after=3)
+    out = tmp_path / "out"
+    assert cli.main(["run", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"armsrace run: error: The file {str(out / opened[3].name)!r} cannot be written: No space left "
+                   f"on device; nothing was written to {str(out)!r}.\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- files that are not UTF-8 ----------------------------------------------------------------------
+
+NOT_UTF8 = {
+    "latin1_comment.toml": b'[scenario]\n# caf\xe9 (Latin-1)\ndescription = "x"\n',
+    "binary.toml": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe",
+}
+
+
+@pytest.mark.parametrize("name", sorted(NOT_UTF8))
+def test_a_scenario_that_is_not_utf8_is_one_line(name, tmp_path):
+    path = tmp_path / name
+    path.write_bytes(NOT_UTF8[name])
+    err = one_line_error(armsrace("run", "--scenario", str(path), "--out", str(tmp_path / "out")))
+    assert str(path) in err and "is not UTF-8 text" in err and "line " in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_one_bad_scenario_file_does_not_hide_the_others(tmp_path):
+    from helpers import armsrace_in, package_copy
+
+    copy = package_copy(tmp_path / "clone")
+    bad = copy / "experiments" / "scenarios" / "zz_latin1.toml"
+    bad.write_bytes(NOT_UTF8["latin1_comment.toml"])
+    res = armsrace_in(copy, "scenarios")
+    err = one_line_error(res)
+    assert err.startswith("armsrace scenarios: error: The scenario file") and str(bad) in err
+    names = [line.split()[0] for line in res.stdout.splitlines()]
+    assert names == sorted(p.stem for p in (REPO / "experiments" / "scenarios").glob("*.toml"))
+
+
+# --- armsrace viz: start errors before "serving"; a warning off loopback ----------------------------
+
+def test_viz_on_a_port_in_use_fails_with_one_line_before_serving():
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        res = armsrace("viz", "--port", str(port))
+    err = one_line_error(res)
+    assert f"The '--port' {port} on '127.0.0.1' cannot be used" in err and "serving" not in res.stdout
+
+
+@pytest.mark.parametrize("host", ["no-such-host.invalid", "192.0.2.77"])  # unresolvable; not this machine's
+def test_viz_on_a_host_it_cannot_listen_on_fails_with_one_line_before_serving(host):
+    res = armsrace("viz", "--host", host, "--port", "0")
+    err = one_line_error(res)
+    assert "The '--host' option must be an address" in err and repr(host) in err and "serving" not in res.stdout
+
+
+def test_viz_on_a_host_other_than_loopback_warns_that_the_page_has_no_login():
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "model.cli", "viz", "--host", "0.0.0.0", "--port", "0"], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        serving = proc.stdout.readline()
+    finally:
+        proc.send_signal(signal.SIGTERM)  # stops the server it started, too
+        err = proc.communicate(timeout=60)[1]
+    assert serving.startswith("armsrace viz: serving http://0.0.0.0:")
+    warning = err.splitlines()[0]
+    assert warning.startswith("armsrace viz: warning: --host 0.0.0.0 makes the page reachable from other machines")
+    assert "no login" in warning
+    res = armsrace("viz", "--help")
+    assert "no login" in res.stdout

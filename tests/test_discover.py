@@ -70,7 +70,7 @@ def test_discover_command_on_the_main_experiment(sweep, tmp_path):
     r = armsrace("discover", str(sweep), "--outcome", "spiral", "--out", str(out))
     assert r.returncode == 0, r.stderr
     assert {p.name for p in out.iterdir()} == {"discover.json", "trajectory.csv", "box.csv", "scores.csv",
-                                               "trajectory.png", "box.png", "scores.png"}
+                                               "trajectory.png", "box.png", "scores.png", ".armsrace-outputs.json"}
     info = json.loads((out / "discover.json").read_text())
     runs = pd.read_parquet(sweep / "runs")
     assert info["n_cases"] == int((runs["escalation"] == "spiral").sum()) and info["n_runs"] == len(runs)

@@ -282,3 +282,50 @@ def test_salib_does_not_write_into_the_recorded_problem(tmp_path, kind):
     assert set(exp.problem) == keys
     if kind == "sobol":
         assert set(exp.design_record()["problem"]) == keys
+
+
+# --- designs too large to hold -----------------------------------------------------------------------
+
+HUGE = {
+    "grid": "[parameters]\nus_demand = { low = 0.02, high = 0.05, steps = 100000 }\n"
+            "threat_scale = { low = 0.5, high = 2.0, steps = 100000 }\n",
+    "grid_steps": "[parameters]\nus_demand = { low = 0.02, high = 0.05, steps = 10000000000 }\n",
+    "lhs": '[parameters]\nus_demand = { low = 0.02, high = 0.05 }\n[design]\nkind = "lhs"\nsamples = 1000000000\n',
+    "sobol": '[parameters]\nus_demand = { low = 0.02, high = 0.05 }\nthreat_scale = { low = 0.5, high = 2.0 }\n'
+             '[design]\nkind = "sobol"\nn = 1073741824\n',
+}
+HUGE_SIZE = {"grid": "10,000,000,000 points", "grid_steps": "10,000,000,000 steps", "lhs": "1,000,000,000 points",
+             "sobol": "6,442,450,944 points"}
+
+
+def _limit_memory() -> None:  # a regression that allocates the design fails here at once, not after swapping
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+
+
+@pytest.mark.parametrize("kind", sorted(HUGE))
+def test_a_design_too_large_to_hold_is_refused_with_its_size_before_anything_is_allocated(tmp_path, kind):
+    import subprocess
+    import sys
+
+    path = write(tmp_path, HUGE[kind], name="huge.toml")
+    res = subprocess.run([sys.executable, "-m", "model.cli", "sweep", str(path), "--out", str(tmp_path / "out")],
+                         capture_output=True, text=True, timeout=120, preexec_fn=_limit_memory)
+    assert res.returncode == 2, res.stderr[-2000:]
+    err = res.stderr.strip()
+    assert "\n" not in err and err.startswith("armsrace sweep: error: experiment huge.toml: ")
+    assert HUGE_SIZE[kind] in err and "maximum of 10,000,000 runs" in err and "design.max_runs" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_maximum_design_size_is_the_files_to_raise(tmp_path):
+    grid = "[parameters]\nus_demand = [0.02, 0.035, 0.05]\nthreat_scale = [1.0, 2.0]\n[replicates]\ncount = 3\n"
+    with pytest.raises(ParameterError, match=r"6 points x 3 replicate\(s\) = 18 runs .* maximum of 17 runs"):
+        load_experiment(write(tmp_path, grid + "[design]\nmax_runs = 17\n"))
+    exp = load_experiment(write(tmp_path, grid + "[design]\nmax_runs = 18\n"))
+    assert exp.n_runs == 18 and exp.content["design"]["max_runs"] == 18
+    sobol = load_experiment(write(tmp_path, HUGE["sobol"].replace("1073741824", "4") + "max_runs = 24\n"))
+    assert sobol.n_runs == 24
+    with pytest.raises(ParameterError, match="= 48 runs"):
+        sobol.with_sample_size(8)

@@ -169,6 +169,7 @@ def test_armsrace_help_import_time_has_no_numpy():
     ("calibrate", "DEFAULT_SAMPLE", "model.analysis.calibrate"),
     ("backtest", "ORIGINS", "model.analysis.backtest"),
     ("report", "FIG_DIR", "model.report"),
+    ("sweep", "DEFAULT_TIMEOUT", "model.batch.sweep"),
 ])
 def test_constants_repeated_for_a_light_help_agree_with_the_library(command, name, library):
     import importlib
@@ -187,3 +188,34 @@ def test_matplotlib_backend_is_chosen_once_in_charts_style():
                     and isinstance(node.func.value, ast.Name) and node.func.value.id == "matplotlib"):
                 calls.append(path.relative_to(REPO).as_posix())
     assert calls == ["model/charts/style.py"]
+
+
+LOADED_PROBE = """
+import sys
+from model.cli import main
+code = main(sys.argv[1:])
+print("LOADED:" + ",".join(sorted({m.split(".")[0] for m in sys.modules} & set(%r))))
+sys.exit(code)
+"""
+GRID = "[parameters]\nus_demand = [0.02, 0.05]\n[keep]\npaths = false\n"
+LHS = '[parameters]\nus_demand = { low = 0.02, high = 0.05 }\n[design]\nkind = "lhs"\nsamples = 4\n'
+
+
+@pytest.mark.parametrize(("argv", "allowed"), [
+    (["params"], {"numpy"}),
+    (["scenarios"], {"numpy"}),
+    (["sweep", "grid.toml"], {"numpy", "pandas", "pyarrow"}),                  # the main job: no SciPy, Dask, ...
+    (["sweep", "lhs.toml"], {"numpy", "pandas", "pyarrow", "scipy", "SALib"}),  # samplers only for their designs
+    (["sweep", "grid.toml", "--engine", "mesa"], {"numpy", "pandas", "pyarrow", "mesa", "scipy"}),  # Mesa's own
+], ids=["params", "scenarios", "sweep-grid", "sweep-lhs", "sweep-mesa"])
+def test_commands_load_only_the_libraries_they_use(tmp_path, argv, allowed):
+    """Start-up is the imports (benchmarks/bench_startup.py times it): Dask only with --workers/--scheduler,
+    Mesa only for its engine, SciPy and SALib only for LHS and Sobol designs, Matplotlib never in a sweep."""
+    (tmp_path / "grid.toml").write_text(GRID)
+    (tmp_path / "lhs.toml").write_text(LHS)
+    extra = ["--out", str(tmp_path / "out"), "--quiet"] if argv[0] == "sweep" else []
+    r = subprocess.run([sys.executable, "-c", LOADED_PROBE % (HEAVY + ("distributed",),), *argv, *extra],
+                       capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert r.returncode == 0, r.stderr
+    loaded = set(filter(None, r.stdout.splitlines()[-1].removeprefix("LOADED:").split(",")))
+    assert loaded <= allowed, f"{' '.join(argv)} loaded {sorted(loaded - allowed)}"

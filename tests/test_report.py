@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import REPO, armsrace
+from helpers import REPO, armsrace, full_disk
 
 from model import report as report_module
 from model.analysis.sensitivity import run_sensitivity
@@ -38,11 +38,15 @@ SEED = 1
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
+    (out / FIG_DIR).mkdir()  # the user's files beside the report and in its figures folder stay
+    (out / "notes.md").write_text("mine")
+    (out / FIG_DIR / "my_figure.png").write_bytes(b"mine")
     before = sorted(p.name for p in (REPO / "results").iterdir()) if (REPO / "results").exists() else []
     r = armsrace("report", "--quick", "--seed", str(SEED), "--out", str(out))
     after = sorted(p.name for p in (REPO / "results").iterdir()) if (REPO / "results").exists() else []
     assert before == after, "the report must write only to --out"
     assert r.returncode == 0, r.stderr
+    assert (out / "notes.md").read_text() == "mine" and (out / FIG_DIR / "my_figure.png").read_bytes() == b"mine"
     return out, (out / "REPORT.md").read_text()
 
 
@@ -297,3 +301,33 @@ def test_escalation_section_counts_the_main_experiment(report):
     if (out / FIG_DIR / "prim_spiral_box.csv").exists():  # with the discover extra
         box = pd.read_csv(out / FIG_DIR / "prim_spiral_box.csv")
         assert "threat_scale" in set(box["parameter"])
+
+
+# --- outputs -------------------------------------------------------------------------------------
+
+def test_report_again_is_refused_at_once_without_force(report):
+    out, text = report
+    r = armsrace("report", "--quick", "--out", str(out))
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert str(out / "REPORT.md") in r.stderr and "add --force" in r.stderr
+    assert (out / "REPORT.md").read_text() == text
+
+
+def test_a_full_disk_while_writing_the_report_is_one_line_and_leaves_nothing(tmp_path, monkeypatch, capsys):
+    from model import cli
+
+    def tiny(settings, train_until):  # the writing is what is tested, not the (slow) computing
+        fig = plt.figure()
+        return Report(markdown="# Report\n", figures={"a.png": fig}, tables={"claims": pd.DataFrame({"x": [1]})},
+                      timings={"total": 0.0})
+
+    monkeypatch.setattr(report_module, "build_report", tiny)
+    out = tmp_path / "out"
+    out.mkdir()
+    opened = full_disk(monkeypatch, after=1)
+    assert cli.main(["report", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    failed = out / FIG_DIR / opened[1].name
+    assert err == (f"armsrace report: error: The file {str(failed)!r} cannot be written: No space left on device; "
+                   f"nothing was written to {str(out)!r}.\n")
+    assert list(out.iterdir()) == [] and [p.name for p in tmp_path.iterdir()] == ["out"]

@@ -8,6 +8,7 @@ import json
 import os
 from pathlib import Path
 
+import helpers
 import pandas as pd
 import pytest
 from fixtures_results import interrupt, write_grid, write_result
@@ -34,8 +35,8 @@ def test_atomic_write_replaces_the_whole_file_or_nothing(tmp_path):
     store.atomic_write(path, b"second\n")
     assert path.read_text() == "second\n"
 
-    def half(tmp: Path) -> None:
-        tmp.write_text("half")
+    def half(fh) -> None:
+        fh.write(b"half")
         raise RuntimeError("killed while writing")
 
     with pytest.raises(RuntimeError):
@@ -61,6 +62,112 @@ def test_staged_output_leaves_the_folder_untouched_on_failure(tmp_path):
         raise RuntimeError("failed half-way")
     assert (out / "a.txt").read_text() == "kept"
     assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no staging folder left
+
+
+def test_staged_output_writes_beside_user_files_and_merges_subfolders(tmp_path):
+    out = tmp_path / "out"
+    (out / "report").mkdir(parents=True)
+    (out / "notes.txt").write_text("mine")
+    (out / "report" / "draft.md").write_text("my draft")
+    with store.staged_output(out, command="report") as stage:
+        store.write_text("# report", stage / "REPORT.md")
+        store.write_text("fig", store.subfolder(stage, "report") / "a.csv")
+    assert (out / "notes.txt").read_text() == "mine" and (out / "report" / "draft.md").read_text() == "my draft"
+    assert (out / "REPORT.md").read_text() == "# report" and (out / "report" / "a.csv").read_text() == "fig"
+    record = json.loads((out / store.OUTPUTS).read_text())["files"]
+    assert sorted(record) == ["REPORT.md", "report/a.csv"] and record["REPORT.md"]["command"] == "report"
+
+
+def _write_once(out: Path, text: str, force: bool = False, command: str = "run") -> None:
+    with store.staged_output(out, command=command, force=force, expect=("summary.json",)) as stage:
+        store.write_text(text, stage / "summary.json")
+        store.write_text(text, stage / "summary.csv")
+
+
+def test_force_replaces_only_the_commands_own_unchanged_outputs(tmp_path):
+    out = tmp_path / "out"
+    _write_once(out, "first")
+    before = helpers.tree(tmp_path)
+    with pytest.raises(OutputError, match="add --force") as err:  # its own outputs: only with --force
+        _write_once(out, "second")
+    assert str(out / "summary.json") in str(err.value) and "\n" not in str(err.value)
+    assert helpers.tree(tmp_path) == before  # refused: nothing written, no staging folder left
+    _write_once(out, "second", force=True)
+    assert (out / "summary.json").read_text() == "second"
+    with pytest.raises(OutputError, match="was written by 'armsrace run', not by 'armsrace plot'"):
+        _write_once(out, "third", force=True, command="plot")
+    (out / "summary.csv").write_text("edited by hand")  # changed since: the user's now
+    before = helpers.tree(tmp_path)
+    with pytest.raises(OutputError, match="has changed since .armsrace run. wrote it") as err:
+        _write_once(out, "third", force=True)
+    assert str(out / "summary.csv") in str(err.value) and "not even with --force" in str(err.value)
+    assert helpers.tree(tmp_path) == before
+
+
+def test_force_removes_the_commands_own_files_it_no_longer_writes_and_nothing_else(tmp_path):
+    out = tmp_path / "out"
+    with store.staged_output(out, command="plot") as stage:
+        for name in ("a.png", "a.svg", "b.svg", "index.json"):
+            store.write_text(name, stage / name)
+    with store.staged_output(out, command="run") as stage:
+        store.write_text("another command's", stage / "c.svg")
+    (out / "b.svg").write_text("edited")  # changed since: the user's now
+    (out / "mine.svg").write_text("mine")
+    with store.staged_output(out, command="plot", force=True) as stage:  # PNG only this time
+        for name in ("a.png", "index.json"):
+            store.write_text(name + " again", stage / name)
+    assert sorted(p.name for p in out.iterdir()) == [store.OUTPUTS, "a.png", "b.svg", "c.svg", "index.json", "mine.svg"]
+    record = store.read_outputs(out)
+    assert sorted(record) == ["a.png", "b.svg", "c.svg", "index.json"] and record["c.svg"]["command"] == "run"
+    assert (out / "b.svg").read_text() == "edited" and not store._is_own(out / "b.svg", Path("b.svg"), record, "plot")
+
+
+@pytest.mark.parametrize("case", ["folder", "link", "subfolder_is_a_file", "foreign_record"])
+def test_what_the_command_did_not_write_is_never_replaced(tmp_path, case):
+    out = tmp_path / "out"
+    out.mkdir()
+    if case == "folder":  # a folder of the user's named like an output file
+        (out / "summary.json").mkdir()
+        (out / "summary.json" / "keep.txt").write_text("mine")
+        named = out / "summary.json"
+    elif case == "link":
+        (tmp_path / "elsewhere.txt").write_text("mine")
+        (out / "summary.json").symlink_to(tmp_path / "elsewhere.txt")
+        named = out / "summary.json"
+    elif case == "subfolder_is_a_file":
+        (out / "report").write_text("mine")
+        named = out / "report"
+    else:
+        (out / store.OUTPUTS).write_text("my own notes, not a record")
+        named = out / store.OUTPUTS
+    before = helpers.tree(tmp_path)
+    with pytest.raises(OutputError) as err:
+        with store.staged_output(out, command="run", force=True) as stage:
+            store.write_text("x", stage / "summary.json")
+            store.write_text("x", store.subfolder(stage, "report") / "a.csv")
+    assert str(named) in str(err.value) and "not even with --force" in str(err.value)
+    assert helpers.tree(tmp_path) == before
+
+
+def test_a_full_disk_names_the_file_and_leaves_nothing(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    opened = helpers.full_disk(monkeypatch, after=1)
+    with pytest.raises(OutputError) as err:
+        with store.staged_output(out, command="run") as stage:
+            store.write_text("fits", stage / "a.json")
+            store.write_csv(pd.DataFrame({"x": [1]}), stage / "b.csv")
+    msg = str(err.value)
+    assert msg == (f"The file {str(out / 'b.csv')!r} cannot be written: No space left on device; nothing was "
+                   f"written to {str(out)!r}.")
+    assert [p.name for p in opened] == ["a.json", "b.csv"]
+    assert helpers.tree(tmp_path) == {"out": None, "out/notes.txt": b"mine"}  # no staging folder left
+    # an atomic write that fails leaves the old file and no temporary
+    (out / "m.json").write_text("old")
+    with pytest.raises(OutputError, match="m.json' cannot be written: No space left on device"):
+        store.atomic_write(out / "m.json", b"new")
+    assert sorted(p.name for p in out.iterdir()) == ["m.json", "notes.txt"] and (out / "m.json").read_text() == "old"
 
 
 # --- reading ---------------------------------------------------------------------------------------
@@ -173,7 +280,6 @@ FILE_CALLS = {"to_csv", "to_parquet", "read_parquet", "write_text", "write_bytes
 ALLOWED = {
     "model/batch/store.py": FILE_CALLS,                   # the owner of result folders
     "model/batch/sweep.py": {"iterdir", "read_bytes"},    # data_hash reads the model's data files (model/data)
-    "model/charts/style.py": {"savefig"},                 # save_figure: a figure into a folder the store staged
     "model/viz/offline_assets.py": FILE_CALLS,            # the browser view's front-end cache, not results
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -10,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import helpers
 import numpy as np
 import pandas as pd
 import pytest
@@ -70,13 +72,14 @@ def test_result_format(sweep_small, tmp_path, capsys):
     for key in ("experiment_file", "experiment_hash", "experiment", "base_scenario", "design", "replicates",
                 "n_runs", "chunk_size", "seeds", "engine", "versions", "code", "created_utc", "chunks"):
         assert key in m, key
-    import hashlib
-
     assert m["experiment_hash"] == hashlib.sha256(sweep_small.read_bytes()).hexdigest()
     assert m["design"] == {"kind": "grid", "varied": ["us_demand", "alliance_credibility"], "n_points": 6}
     assert (m["replicates"], m["n_runs"], m["chunk_size"], m["seeds"], m["engine"]) == (3, 18, 5, {"root": 99}, "fast")
-    assert m["chunks"] == {"00000": {"runs": [0, 5], "done": True}, "00001": {"runs": [5, 10], "done": True},
-                           "00002": {"runs": [10, 15], "done": True}, "00003": {"runs": [15, 18], "done": True}}
+    assert {k: (c["runs"], c["done"]) for k, c in m["chunks"].items()} == {
+        "00000": ([0, 5], True), "00001": ([5, 10], True), "00002": ([10, 15], True), "00003": ([15, 18], True)}
+    for key, c in m["chunks"].items():  # each chunk's files, by their sha256 (a resume checks them)
+        assert c["sha256"] == {sub: hashlib.sha256((out / sub / f"chunk-{key}.parquet").read_bytes()).hexdigest()
+                               for sub in ("runs", "agents")}
     assert m["experiment"]["parameters"]["alliance_credibility"] == {"low": 0.3, "high": 0.9,
                                                                     "distribution": "uniform", "steps": 2}
     assert sorted(p.name for p in (out / "runs").iterdir()) == [f"chunk-0000{i}.parquet" for i in range(4)]
@@ -249,6 +252,19 @@ def test_bad_experiment_file_through_cli(tmp_path, capsys, case, text, fragment)
     assert not out.exists()
 
 
+@pytest.mark.parametrize("data", [b"[parameters]\nus_demand = [0.02] # \xb5\n", b"\x00\x01\xff\xfe binary"],
+                         ids=["latin1", "binary"])
+def test_experiment_file_that_is_not_utf8_through_cli(tmp_path, capsys, data):
+    path = tmp_path / "bad.toml"
+    path.write_bytes(data)
+    out = tmp_path / "out"
+    assert cli(path, "--out", out) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("armsrace sweep: error: The experiment file ") and err.count("\n") == 1
+    assert str(path) in err and "not UTF-8 text" in err
+    assert not out.exists()
+
+
 def test_bad_options_through_cli(sweep_small, tmp_path, capsys):
     out = tmp_path / "out"
     assert cli(sweep_small, "--out", out, "--workers", 0) == 2
@@ -276,13 +292,14 @@ def _undo_chunk(out: Path, key: str = "00001") -> None:
 
 
 def test_manifest_records_parameter_design_and_data_hashes(sweep_small, tmp_path):
-    from model.batch.sweep import data_hash, design_hash, params_hash
+    from model.batch.sweep import code_hash, data_hash, design_hash, params_hash
 
     out = run_sweep(sweep_small, tmp_path / "r", progress=False)
     m = read_manifest(out)
     exp = load_experiment(sweep_small)
     assert m["params_hash"] == params_hash(exp.base) and len(m["params_hash"]) == 64
     assert m["design_hash"] == design_hash(exp.points) and m["data_hash"] == data_hash()
+    assert m["code_hash"] == code_hash() and len(m["code_hash"]) == 64
     assert params_hash(exp.base.replace(us_insistence=1.5)) != m["params_hash"]
     other = exp.points.copy()
     other.iloc[0, 0] = 0.021
@@ -362,7 +379,7 @@ def test_sweep_that_fails_before_its_manifest_leaves_no_folder(sweep_small, tmp_
     from model.errors import ParameterError
 
     @contextlib.contextmanager
-    def unreachable(workers, scheduler):
+    def unreachable(workers, scheduler, timeout):
         raise ParameterError("The '--scheduler' address cannot be reached.")
         yield
 
@@ -378,27 +395,32 @@ def test_sweep_that_fails_before_its_manifest_leaves_no_folder(sweep_small, tmp_
 
 
 LOCK_HOLDER = """
-import fcntl, sys, time
-f = open(sys.argv[1], "a")
-fcntl.flock(f, fcntl.LOCK_EX)
-print("locked", flush=True)
-time.sleep(60)
+import sys, time
+from model.batch.store import sweep_lock
+with sweep_lock(sys.argv[1]):
+    print("locked", flush=True)
+    time.sleep(60)
 """
 
 
-def test_second_sweep_on_the_same_folder_is_refused(sweep_small, tmp_path, capsys):
+def test_second_sweep_on_the_same_folder_is_refused_naming_the_holder(sweep_small, tmp_path, capsys):
+    import socket
+
     out = tmp_path / "r"
     assert cli(sweep_small, "--out", out, "--chunk-size", 5) == 0
+    assert not (out / ".lock").exists()  # a finished sweep leaves no lock file
     _undo_chunk(out)
-    holder = subprocess.Popen([sys.executable, "-c", LOCK_HOLDER, str(out / ".lock")], stdout=subprocess.PIPE,
-                              text=True)
+    holder = subprocess.Popen([sys.executable, "-c", LOCK_HOLDER, str(out)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
         capsys.readouterr()
-        for extra in (("--resume",), ()):
-            assert cli(sweep_small, "--out", out, *extra) == 2
+        for _ in range(2):  # a refused sweep does not erase the holder's name
+            assert cli(sweep_small, "--out", out, "--resume") == 2
             err = capsys.readouterr().err.strip()
             assert err.count("\n") == 0 and f"another armsrace sweep is writing to {str(out)!r}" in err
+            assert f"pid {holder.pid} on {socket.gethostname()}" in err and "started 20" in err
+        assert cli(sweep_small, "--out", out) == 2  # without --resume: refused before the lock is tried
+        assert "already holds a sweep" in capsys.readouterr().err
         assert not read_manifest(out)["chunks"]["00001"]["done"]
         assert cli(sweep_small, "--out", tmp_path / "elsewhere") == 0  # other folders are not affected
     finally:
@@ -406,3 +428,369 @@ def test_second_sweep_on_the_same_folder_is_refused(sweep_small, tmp_path, capsy
         holder.wait()
     assert cli(sweep_small, "--out", out, "--resume") == 0  # the lock died with its holder
     assert all(c["done"] for c in read_manifest(out)["chunks"].values())
+    assert not (out / ".lock").exists()
+
+
+STALE_HOLDER = """
+import fcntl, json, os, socket, subprocess, sys
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
+fcntl.flock(fd, fcntl.LOCK_EX)
+os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started_utc": "2025-01-01T00:00:00+00:00",
+                         "command": "armsrace sweep x.toml"}).encode())
+# a process the sweep started keeps the lock open after the sweep died
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], pass_fds=(fd,),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+print(child.pid, flush=True)
+"""
+
+
+def test_a_stale_lock_is_explained(sweep_small, tmp_path, capsys):
+    out = tmp_path / "r"
+    out.mkdir()
+    holder = subprocess.run([sys.executable, "-c", STALE_HOLDER, str(out / ".lock")], capture_output=True,
+                            text=True, timeout=30, check=True)
+    child = int(holder.stdout.strip())
+    try:
+        capsys.readouterr()
+        assert cli(sweep_small, "--out", out) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and "stale lock" in err and "no longer running" in err
+        assert "2025-01-01" in err and str(out / ".lock") in err and "fuser" in err
+        assert not (out / "manifest.json").exists()
+    finally:
+        os.kill(child, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # the lock dies with the last process holding it
+        if cli(sweep_small, "--out", out) == 0:
+            break
+        time.sleep(0.1)
+    assert all(c["done"] for c in read_manifest(out)["chunks"].values())
+
+
+def test_a_refused_sweep_leaves_no_lock_file(sweep_small, tmp_path, capsys):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("my notes")
+    assert cli(sweep_small, "--out", mine) == 2  # not empty
+    assert "notes.txt" in capsys.readouterr().err
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
+    out = tmp_path / "r"
+    assert cli(sweep_small, "--out", out) == 0
+    sweep_small.write_text(SMALL.replace("count = 3", "count = 2"))
+    for extra in ((), ("--resume",)):  # holds a sweep / holds another sweep
+        assert cli(sweep_small, "--out", out, *extra) == 2
+        assert not (out / ".lock").exists()
+
+
+NO_FCNTL = """
+import sys
+sys.modules["fcntl"] = None  # import fcntl fails, as on Windows
+from model.cli import main
+code = main(sys.argv[1:])
+print("fcntl" in sys.modules and sys.modules["fcntl"] is not None, flush=True)
+sys.exit(code)
+"""
+
+
+def test_help_and_sweeps_work_where_fcntl_does_not_exist(sweep_small, tmp_path):
+    def without_fcntl(*args):
+        return subprocess.run([sys.executable, "-c", NO_FCNTL, *map(str, args)], capture_output=True, text=True,
+                              timeout=120)
+
+    r = without_fcntl("--help")
+    assert r.returncode == 0 and "usage: armsrace" in r.stdout, r.stderr
+    out = tmp_path / "r"
+    r = without_fcntl("sweep", sweep_small, "--out", out, "--quiet")
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    assert r.stdout.splitlines()[-1] == "False"  # really without fcntl
+    assert all(c["done"] for c in read_manifest(out)["chunks"].values()) and not (out / ".lock").exists()
+
+
+def test_a_full_disk_stops_the_sweep_with_one_line_and_it_resumes(sweep_small, tmp_path, monkeypatch, capsys):
+    from helpers import full_disk
+
+    out = tmp_path / "r"
+    opened = full_disk(monkeypatch, after=4)  # manifest, chunk 0 (runs, agents), manifest; then the disk is full
+    assert cli(sweep_small, "--out", out, "--chunk-size", 5) == 2
+    err = capsys.readouterr().err
+    assert opened[4].name.startswith(".chunk-00001.parquet.")
+    assert err == (f"armsrace sweep: error: The file {str(out / 'runs' / 'chunk-00001.parquet')!r} cannot be "
+                   f"written: No space left on device. The sweep in {str(out)!r} stopped with 1 of 4 chunks done; "
+                   f"finish it with 'armsrace sweep {sweep_small} --out {out} --resume'.\n")
+    assert not list(out.rglob("*.tmp")) and not (out / ".lock").exists()
+    assert [k for k, c in read_manifest(out)["chunks"].items() if c["done"]] == ["00000"]
+    monkeypatch.undo()  # space again
+    assert cli(sweep_small, "--out", out, "--resume") == 0
+    assert cli(sweep_small, "--out", tmp_path / "fresh") == 0
+    assert_same_results(out, tmp_path / "fresh")
+
+
+# --- damaged result folders: say which file and what to do, never "finish" them -------------------------
+
+def _damage_manifest(out: Path, case: str) -> None:
+    m = read_manifest(out)
+    if case == "list":
+        m = [m]
+    elif case == "no_chunks":
+        del m["chunks"]
+    elif case == "chunk_size_text":
+        m["chunk_size"] = "5"
+    elif case == "shifted_range":
+        m["chunks"]["00001"]["runs"] = [5, 11]
+    elif case == "missing_chunk":
+        del m["chunks"]["00003"]
+    elif case == "done_without_hashes":
+        del m["chunks"]["00000"]["sha256"]
+    (out / "manifest.json").write_text(json.dumps(m))
+
+
+@pytest.mark.parametrize("case", ["list", "no_chunks", "chunk_size_text", "shifted_range", "missing_chunk",
+                                  "done_without_hashes"])
+def test_resume_of_a_manifest_of_the_wrong_shape_is_one_line(sweep_small, tmp_path, capsys, case):
+    out = tmp_path / "r"
+    assert cli(sweep_small, "--out", out, "--chunk-size", 5) == 0
+    _undo_chunk(out)
+    _damage_manifest(out, case)
+    before = helpers.tree(out)
+    capsys.readouterr()
+    assert cli(sweep_small, "--out", out, "--resume") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"The manifest {str(out / 'manifest.json')!r} is damaged (" in err and "new --out" in err
+    assert helpers.tree(out) == before  # nothing rewritten
+
+
+@pytest.mark.parametrize("case", ["missing", "garbage", "swapped"])
+def test_resume_refuses_a_done_chunk_that_is_missing_or_not_the_one_written(sweep_small, tmp_path, case):
+    out = tmp_path / "r"
+    assert cli(sweep_small, "--out", out, "--chunk-size", 5) == 0
+    _undo_chunk(out, "00003")
+    chunk = out / "agents" / "chunk-00001.parquet"
+    if case == "missing":
+        chunk.unlink()
+    elif case == "garbage":
+        chunk.write_bytes(b"PAR1 not a table")
+    else:  # a valid table, but another chunk's
+        chunk.write_bytes((out / "agents" / "chunk-00002.parquet").read_bytes())
+    before = helpers.tree(out)
+    res = helpers.armsrace("sweep", str(sweep_small), "--out", str(out), "--resume", "--quiet")
+    assert res.returncode == 2 and res.stderr.count("\n") == 1 and "Traceback" not in res.stderr, res.stderr
+    assert res.stderr.startswith(f"armsrace sweep: error: The sweep in {str(out)!r} is damaged: {str(chunk)!r} ")
+    assert ("is missing although manifest.json marks chunk 00001 done" if case == "missing"
+            else "is not the chunk the sweep wrote") in res.stderr
+    assert helpers.tree(out) == before  # not "finished", the manifest not rewritten
+
+
+def test_resume_refuses_when_the_models_code_or_data_changed(tmp_path):
+    """A clone whose code (or data) changes between the start and the resume: the git commit need not change."""
+    copy = helpers.package_copy(tmp_path / "clone")
+    path = tmp_path / "small.toml"
+    path.write_text(SMALL)
+    out = tmp_path / "r"
+    res = helpers.armsrace_in(copy, "sweep", str(path), "--out", str(out), "--chunk-size", "5", "--quiet")
+    assert res.returncode == 0, res.stderr
+    _undo_chunk(out)
+    for changed, what in (("model/sim/dynamics.py", "The model's code"), ("model/data/SOURCES.md", "The model data")):
+        original = (copy / changed).read_bytes()
+        (copy / changed).write_bytes(original + b"\n# an edit\n")
+        res = helpers.armsrace_in(copy, "sweep", str(path), "--out", str(out), "--resume", "--quiet")
+        assert res.returncode == 2 and res.stderr.count("\n") == 1, res.stderr
+        assert f"{what}" in res.stderr and "changed since the sweep" in res.stderr
+        assert not read_manifest(out)["chunks"]["00001"]["done"]
+        (copy / changed).write_bytes(original)
+    res = helpers.armsrace_in(copy, "sweep", str(path), "--out", str(out), "--resume", "--quiet")
+    assert res.returncode == 0, res.stderr
+
+
+def test_a_worker_with_other_code_or_data_refuses_the_chunks(tmp_path):
+    """The client runs a clone whose data (or code) differ from the workers' (this process's): no table is written."""
+    from dask.distributed import LocalCluster
+
+    copy = helpers.package_copy(tmp_path / "clone")
+    path = tmp_path / "small.toml"
+    path.write_text(SMALL)
+    (copy / "model" / "data" / "defaults.toml").write_bytes(
+        (copy / "model" / "data" / "defaults.toml").read_bytes() + b"\n# another copy of the data\n")
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp", host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        out = tmp_path / "r"
+        res = helpers.armsrace_in(copy, "sweep", str(path), "--out", str(out), "--scheduler", cluster.scheduler_address,
+                                  "--quiet")
+    assert res.returncode == 2 and res.stderr.count("\n") == 1, res.stderr
+    assert res.stderr.startswith("armsrace sweep: error: The Dask worker on ")
+    assert "other model code or data" in res.stderr
+    assert not any(c["done"] for c in read_manifest(out)["chunks"].values())
+    assert not list((out / "runs").glob("*.parquet"))
+
+
+# --- clusters that cannot run the sweep: one line within --timeout; Ctrl-C --------------------------
+
+SLOW = RESUMABLE  # 360 runs; with --engine mesa --chunk-size 12 a few seconds, 30 chunks
+
+
+class _Listener:
+    """A TCP server in a thread that is not a Dask scheduler: an HTTP server, or a listener that never speaks."""
+
+    def __init__(self, kind: str) -> None:
+        import http.server
+        import socket
+        import threading
+
+        if kind == "http":
+            self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+            self.port = self.server.server_address[1]
+            threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        else:
+            self.server = socket.create_server(("127.0.0.1", 0))
+            self.port = self.server.getsockname()[1]
+            self.accepted = []
+            threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                self.accepted.append(self.server.accept()[0])  # and never answer
+            except OSError:
+                return
+
+    def close(self) -> None:
+        if hasattr(self.server, "serve_forever"):
+            self.server.shutdown()
+            self.server.server_close()
+        else:
+            self.server.close()
+
+
+@pytest.mark.parametrize("kind", ["http", "silent"])
+def test_a_scheduler_address_that_is_not_a_dask_scheduler_fails_within_the_timeout(sweep_small, tmp_path, kind):
+    listener = _Listener(kind)
+    try:
+        out = tmp_path / "r"
+        res = helpers.armsrace("sweep", str(sweep_small), "--out", str(out), "--quiet", "--timeout", "1",
+                               "--scheduler", f"tcp://127.0.0.1:{listener.port}")
+    finally:
+        listener.close()
+    assert res.returncode == 2 and res.stderr.count("\n") == 1, res.stderr
+    assert f"'tcp://127.0.0.1:{listener.port}' is not a Dask scheduler" in res.stderr
+    assert not out.exists()
+
+
+def test_a_tls_scheduler_without_the_clients_tls_settings_is_one_line(sweep_small, tmp_path, capsys, monkeypatch):
+    for key in [k for k in os.environ if k.startswith("DASK_DISTRIBUTED__COMM__TLS")]:
+        monkeypatch.delenv(key)
+    assert cli(sweep_small, "--out", tmp_path / "r", "--scheduler", "tls://127.0.0.1:8786") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is a TLS address, but Dask's TLS settings for this client are missing" in err
+    assert "distributed.comm.tls.ca-file" in err and not (tmp_path / "r").exists()
+
+
+def test_a_scheduler_without_workers_fails_within_the_timeout(sweep_small, tmp_path):
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(n_workers=0, processes=False, protocol="tcp", host="127.0.0.1", dashboard_address=None) as c:
+        res = helpers.armsrace("sweep", str(sweep_small), "--out", str(tmp_path / "r"), "--quiet", "--timeout", "1",
+                               "--scheduler", c.scheduler_address)
+    assert res.returncode == 2 and res.stderr.count("\n") == 1, res.stderr
+    assert f"The Dask scheduler at {c.scheduler_address!r} has no workers (waited 1 s" in res.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def _wait_for_done_chunks(proc: subprocess.Popen, out: Path, n: int) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if sum(c["done"] for c in json.loads((out / "manifest.json").read_text())["chunks"].values()) >= n:
+                return
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.02)
+    raise AssertionError(f"the sweep did not get to {n} chunks: {proc.poll()}")
+
+
+def test_losing_all_workers_mid_sweep_fails_within_the_timeout_and_leaves_a_resumable_folder(tmp_path):
+    """A real (threaded) LocalCluster whose only worker is removed while the sweep runs; the sweep is another
+    process, as on a real cluster."""
+    from dask.distributed import LocalCluster
+
+    path = tmp_path / "slow.toml"
+    path.write_text(SLOW)
+    out = tmp_path / "r"
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp", host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        proc = start_sweep(path, out, "--engine", "mesa", "--chunk-size", "12", "--timeout", "1",
+                           "--scheduler", cluster.scheduler_address)
+        _wait_for_done_chunks(proc, out, 1)
+        cluster.scale(0)
+        err = proc.communicate(timeout=120)[1].decode()
+    assert proc.returncode == 2 and err.count("\n") == 1, err
+    assert f"All workers of {cluster.scheduler_address} were lost: none for 1 s (--timeout)" in err
+    assert f"finish it with 'armsrace sweep {path} --out {out} --resume'" in err
+    done = [c["done"] for c in read_manifest(out)["chunks"].values()]
+    assert any(done) and not all(done)
+    assert not list(out.rglob("*.tmp")) and not (out / ".lock").exists()
+    assert cli(path, "--out", out, "--resume") == 0  # here, in this process
+    assert read_runs(out).run.tolist() == list(range(360))
+
+
+def test_workers_are_capped_at_the_cores_unless_forced(sweep_small, tmp_path, capsys):
+    from model.batch.sweep import available_cores
+
+    cores = available_cores()
+    assert cli(sweep_small, "--out", tmp_path / "r", "--workers", 1000) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"at most the {cores} core(s) of this machine" in err and "--force" in err
+    assert not (tmp_path / "r").exists()
+    assert cli(sweep_small, "--out", tmp_path / "r", "--workers", cores + 1, "--force") == 0
+    assert_same_results(tmp_path / "r", run_sweep(sweep_small, tmp_path / "ref", progress=False))
+
+
+@pytest.mark.parametrize("workers", [None, 2], ids=["in-process", "workers-2"])
+def test_ctrl_c_to_the_process_group_prints_one_line_exits_130_and_leaves_a_resumable_folder(tmp_path, workers):
+    path = tmp_path / "slow.toml"
+    path.write_text(SLOW)
+    out = tmp_path / "r"
+    extra = ("--workers", str(workers)) if workers else ()
+    proc = subprocess.Popen([sys.executable, "-m", "model.cli", "sweep", str(path), "--out", str(out), "--quiet",
+                             "--engine", "mesa", "--chunk-size", "12", *extra], cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    _wait_for_done_chunks(proc, out, 2)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C at a terminal does: the whole foreground group
+    err = proc.communicate(timeout=120)[1].decode()
+    assert proc.returncode == 130 and err.count("\n") == 1, err
+    assert err.startswith(f"armsrace sweep: interrupted. The sweep in {str(out)!r} stopped with ")
+    assert f"--out {out} --resume'" in err
+    assert not list(out.rglob("*.tmp")) and not (out / ".lock").exists()
+    assert cli(path, "--out", out, "--resume") == 0
+    assert read_runs(out).run.tolist() == list(range(360))
+
+
+def test_chunks_are_on_disk_before_the_manifest_marks_them_done(sweep_small, tmp_path, monkeypatch):
+    """Each chunk file is fsynced (and its rename made durable) before the manifest that marks it done is
+    written: after a power cut a chunk marked done is a whole file."""
+    from model.batch import store
+
+    events = []
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        path = Path(os.readlink(f"/proc/self/fd/{fd}"))
+        events.append(("fsync", path.parent.name, path.name))
+        return real_fsync(fd)
+
+    real_manifest = store.write_manifest
+
+    def write_manifest(manifest, out):
+        events.append(("manifest", tuple(k for k, c in manifest["chunks"].items() if c["done"])))
+        return real_manifest(manifest, out)
+
+    monkeypatch.setattr(store.os, "fsync", fsync)
+    monkeypatch.setattr(store, "write_manifest", write_manifest)
+    assert cli(sweep_small, "--out", tmp_path / "r", "--chunk-size", 5) == 0
+    for key in ("00000", "00001", "00002", "00003"):
+        marked = next(i for i, e in enumerate(events) if e[0] == "manifest" and key in e[1])
+        for sub in ("runs", "agents"):
+            synced = [i for i, e in enumerate(events)
+                      if e[:2] == ("fsync", sub) and e[2].startswith(f".chunk-{key}.parquet.")]
+            assert len(synced) == 1 and synced[0] < marked, (key, sub, events)
+            # and the rename into place made durable (its folder synced) before the manifest said done
+            assert ("fsync", "r", sub) in events[synced[0]:marked], (key, sub, events)

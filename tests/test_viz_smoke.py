@@ -196,6 +196,26 @@ def test_reset_rebuilds_the_chosen_scenario_with_the_controls(fresh_page):
         rc.close()
 
 
+def test_a_bad_scenario_file_is_named_and_hides_no_other(fresh_page, tmp_path, monkeypatch):
+    import shutil
+
+    from model.sim import scenarios
+
+    for p in scenarios.SCENARIO_DIR.glob("*.toml"):
+        shutil.copy(p, tmp_path / p.name)
+    (tmp_path / "broken.toml").write_bytes(b"[parameters]\nus_demand = \xff\n")  # not UTF-8
+    monkeypatch.setattr(scenarios, "SCENARIO_DIR", tmp_path)
+    box, rc = solara.render(solara.AppLayout(children=[app.SimulationPage()]), handle_error=False)
+    try:
+        select = rc.find(v.Select, label="Scenario").widget
+        assert "baseline" in select.items and "broken" not in select.items
+        assert len(select.items) == len(list(tmp_path.glob("*.toml"))) - 1
+        warnings = [w.children for w in rc.find(v.Alert).widgets if "broken.toml" in str(w.children)]
+        assert len(warnings) == 1
+    finally:
+        rc.close()
+
+
 def test_a_snapshot_rebuilds_the_same_run():
     run = controls.PageModel(scenario_name="credibility_shock", seed="5", threat_noise=0.1)
     for _ in range(4):
@@ -383,7 +403,7 @@ def test_viz_missing_assets_says_npm_itself_is_not_needed(monkeypatch, capsys):
     from model.commands import viz
 
     monkeypatch.setattr(viz, "assets_ready", lambda: False)
-    assert viz.run(build_parser().parse_args(["viz"])) == 1
+    assert viz.run(build_parser().parse_args(["viz"])) == 2  # a one-line error the user can fix, like every other
     err = capsys.readouterr().err
     assert "python -m model.viz.offline_assets" in err
     assert "needs the npm registry or a mirror, not npm itself" in err and "(needs npm)" not in err

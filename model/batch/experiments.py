@@ -25,6 +25,7 @@ Format (every section but ``[parameters]`` is optional)::
     n = 64                   # sobol: base sample size N (a power of 2)
     second_order = true      # sobol: also second-order indices (N*(2D+2) points, else N*(D+2))
     seed = 1                 # lhs / sobol sampler seed (default 0)
+    max_runs = 20_000_000    # refuse designs of more runs than this (default 10,000,000; see below)
 
     [replicates]
     count = 4                # runs per design point
@@ -45,6 +46,13 @@ seeded). Both map the unit cube through each range's distribution with SALib's
 scaling (a grid range whose rounded values repeat is refused, as a list that repeats a value is).
 Lists of values are for grids only; ``[design] seed`` is for LHS and Sobol only.
 
+Size. The number of runs (design points x replicates) is computed from the file before any point is
+drawn or held: a grid's points are the product of its value counts, an LHS design has ``samples``
+points, a Sobol design ``n * (2D + 2)`` (``n * (D + 2)`` without second order). A design of more than
+``[design] max_runs`` runs (default :data:`DEFAULT_MAX_RUNS`, 10 million: about what one machine
+holds and writes in a sweep) is refused with its size, before anything is allocated; raise the key
+to run a larger one on purpose.
+
 Runs and seeds. Run ids are design-point-major: ``run = design_point * replicates + replicate``.
 With ``root_seed``, run ``i`` has seed ``SeedSequence(root_seed).spawn(n_runs)[i].generate_state(1)[0]``
 (computed as ``SeedSequence(root_seed, spawn_key=(i,))``, which is the same child without
@@ -61,6 +69,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import itertools
+import math
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -82,11 +91,15 @@ SECTIONS = {
     "experiment": ("description", "base", "until"),
     "fixed": None,
     "parameters": None,
-    "design": ("kind", "samples", "n", "second_order", "seed"),
+    "design": ("kind", "samples", "n", "second_order", "seed", "max_runs"),
     "replicates": ("count", "root_seed", "seeds"),
     "keep": ("paths", "variables"),
 }
 RANGE_KEYS = ("low", "high", "distribution", "steps", "mean", "sd")
+DEFAULT_MAX_RUNS = 10_000_000
+"""Largest design (runs = design points x replicates) accepted unless ``[design] max_runs`` says more: ten
+million runs take some minutes and a few GB of results; a 10^9-run design would exhaust memory in the
+design table alone."""
 _VALIDATE_BLOCK = 20_000
 """Design points validated through build_inputs at once (bounds memory during validation)."""
 
@@ -228,6 +241,8 @@ class Experiment:
             raise ParameterError(f"{where}: the Sobol sample size must be a power of 2 (>= 2). Got {n!r} instead.")
         content = copy.deepcopy(self.content)
         content["design"]["n"] = n
+        check_size("sobol", self.varied, None, n, self.second_order, self.replicates,
+                   content["design"].get("max_runs", DEFAULT_MAX_RUNS), where)
         exp = dataclasses.replace(self, n=n, content=content)
         _validate_points(exp, where)
         return exp
@@ -311,8 +326,9 @@ def load_experiment(path: str | Path) -> Experiment:
                                  f"balance). Got {n!r} instead.")
     second_order = _bool(design, "second_order", True, where, "design")
     design_seed = _int(design, "seed", where, "design", low=0, default=0)
+    max_runs = _int(design, "max_runs", where, "design", low=1, default=DEFAULT_MAX_RUNS)
 
-    varied = _varied(doc.get("parameters", {}), kind, base, doc.get("fixed", {}), where)
+    varied = _varied(doc.get("parameters", {}), kind, base, doc.get("fixed", {}), where, max_runs)
 
     seed_list = reps.get("seeds")
     if "root_seed" in reps and seed_list is not None:
@@ -332,6 +348,7 @@ def load_experiment(path: str | Path) -> Experiment:
                              f"({count}). Got {len(seed_list)} seeds instead.")
     root_seed = None if seed_list is not None else _int(reps, "root_seed", where, "replicates", low=0,
                                                         default=0)
+    check_size(kind, varied, samples, n, second_order, count, max_runs, where)
 
     keep_paths = _bool(keep, "paths", True, where, "keep")
     variables = keep.get("variables", list(AGENT_VARS))
@@ -349,7 +366,8 @@ def load_experiment(path: str | Path) -> Experiment:
         "parameters": {v.name: v.as_dict() for v in varied},
         "design": {"kind": kind, **({"samples": samples} if kind == "lhs" else {}),
                    **({"n": n, "second_order": second_order} if kind == "sobol" else {}),
-                   **({"seed": design_seed} if kind != "grid" else {})},
+                   **({"seed": design_seed} if kind != "grid" else {}),
+                   **({"max_runs": max_runs} if "max_runs" in design else {})},
         "replicates": {"count": count, **({"seeds": list(seed_list)} if seed_list is not None
                                           else {"root_seed": root_seed})},
         "keep": {"paths": keep_paths, "variables": list(variables)},
@@ -361,6 +379,38 @@ def load_experiment(path: str | Path) -> Experiment:
                      keep_paths=keep_paths, variables=variables, content=content)
     _validate_points(exp, where)
     return exp
+
+
+def design_size(kind: str, varied: list[Varied] | tuple[Varied, ...], samples: int | None, n: int | None,
+                second_order: bool) -> int:
+    """Number of design points, computed from the declaration alone (nothing is drawn or allocated)."""
+    if kind == "grid":
+        return math.prod(len(v.values) if v.values is not None else v.steps for v in varied)
+    if kind == "lhs":
+        return int(samples)
+    d = len(varied)
+    return int(n) * (2 * d + 2 if second_order else d + 2)
+
+
+def check_size(kind: str, varied: list[Varied] | tuple[Varied, ...], samples: int | None, n: int | None,
+               second_order: bool, replicates: int, max_runs: int, where: str) -> None:
+    """Refuse a design of more than ``max_runs`` runs, stating its size, before anything is allocated."""
+    points = design_size(kind, varied, samples, n, second_order)
+    runs = points * replicates
+    if runs <= max_runs:
+        return
+    memory = points * max(1, len(varied)) * 8  # the design table alone, float64
+    raise ParameterError(f"{where}: the {kind} design has {points:,} points x {replicates:,} replicate(s) = {runs:,} "
+                         f"runs (its design table alone {_size(memory)}), more than the maximum of {max_runs:,} runs; "
+                         f"make it smaller, or raise 'design.max_runs' to run it on purpose.")
+
+
+def _size(n_bytes: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB", "TB", "PB"):
+        if n_bytes < 1000 or unit == "PB":
+            return f"{n_bytes:,.0f} {unit}" if unit == "bytes" else f"{n_bytes:,.1f} {unit}"
+        n_bytes /= 1000
+    return ""
 
 
 def _base_params(base_name: str, path: Path, meta: dict, fixed: dict, where: str) -> Params:
@@ -386,7 +436,8 @@ def _base_params(base_name: str, path: Path, meta: dict, fixed: dict, where: str
         raise ParameterError(f"{where}: {exc}") from None
 
 
-def _varied(table: dict, kind: str, base: Params, fixed: dict, where: str) -> list[Varied]:
+def _varied(table: dict, kind: str, base: Params, fixed: dict, where: str,
+            max_runs: int = DEFAULT_MAX_RUNS) -> list[Varied]:
     spec_table = specs()
     if not table:
         raise ParameterError(f"{where}: the '[parameters]' table must name at least one varied "
@@ -425,7 +476,7 @@ def _varied(table: dict, kind: str, base: Params, fixed: dict, where: str) -> li
                 raise ParameterError(f"{where}: the {label!r} list repeats a value. Got {entry!r} instead.")
             out.append(Varied(name, values=tuple(values)))
         elif isinstance(entry, dict):
-            out.append(_range(name, entry, kind, spec, where))
+            out.append(_range(name, entry, kind, spec, where, max_runs))
         else:
             raise ParameterError(f"{where}: {label!r} must be a list of values or a range "
                                  f"{{ low = ..., high = ... }} (to hold it fixed, put it in [fixed]). "
@@ -433,7 +484,7 @@ def _varied(table: dict, kind: str, base: Params, fixed: dict, where: str) -> li
     return out
 
 
-def _range(name: str, entry: dict, kind: str, spec, where: str) -> Varied:
+def _range(name: str, entry: dict, kind: str, spec, where: str, max_runs: int = DEFAULT_MAX_RUNS) -> Varied:
     label = f"parameters.{name}"
     for key in entry:
         if key not in RANGE_KEYS:
@@ -482,6 +533,10 @@ def _range(name: str, entry: dict, kind: str, spec, where: str) -> Varied:
             raise ParameterError(f"{where}: the 'grid' design spaces a range evenly ('uniform' or "
                                  f"'loguniform'). Got distribution = 'normal' for {label!r}.")
         steps = _int(entry, "steps", where, label, low=2, required=True)
+        if steps > max_runs:  # its values alone would be more than a design may hold: refuse before making them
+            raise ParameterError(f"{where}: the {label!r} range has {steps:,} steps, more grid points than the "
+                                 f"maximum of {max_runs:,} runs; make it smaller, or raise 'design.max_runs' to run "
+                                 f"it on purpose.")
         values = _typed(name, Varied(name, low=low, high=high, distribution=dist, steps=steps).grid_values())
         if len(np.unique(values)) != len(values):
             raise ParameterError(f"{where}: the {label!r} range repeats a value once rounded to integers "

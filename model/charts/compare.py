@@ -338,12 +338,14 @@ def comparison_charts(results: list[Results], labels: Sequence[str] | None = Non
     return out
 
 
-def compare(dirs: Sequence[str | Path], out: str | Path, formats: Sequence[str] | str = ("png", "svg")) -> Comparison:
+def compare(dirs: Sequence[str | Path], out: str | Path, formats: Sequence[str] | str = ("png", "svg"),
+            force: bool = False) -> Comparison:
     """Compare two or more sweep result folders; write charts and the difference table into ``out``.
 
     Args:
         dirs: result folders (the first is the reference for differences).
-        out: output folder (written atomically; existing files of the same name are replaced).
+        out: output folder (written atomically; a file of the same name already there is refused, unless it
+            is this command's own earlier output and ``force`` is given).
         formats: image formats of the charts.
 
     Raises:
@@ -359,7 +361,7 @@ def compare(dirs: Sequence[str | Path], out: str | Path, formats: Sequence[str] 
     table = differences(results, labels)
     out = Path(out)
     names: list[str] = []
-    with staged_output(out) as stage:
+    with staged_output(out, command="compare", force=force, expect=("differences.csv", "compare.json")) as stage:
         write_csv(table, stage / "differences.csv")
         write_text(markdown_table(table, results, labels), stage / "differences.md")
         names += ["differences.csv", "differences.md"]

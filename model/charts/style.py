@@ -23,6 +23,7 @@ matplotlib.use("Agg")  # files only: the one place the package chooses a backend
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from model.batch.store import write_figure  # noqa: E402
 from model.errors import ParameterError  # noqa: E402
 from model.sim.params import NAMES, specs  # noqa: E402
 
@@ -145,13 +146,16 @@ def save_figure(fig: Figure, folder: Path, stem: str, formats: Sequence[str] = (
                 dpi: float = 130) -> list[str]:
     """Save ``fig`` as ``stem.<fmt>`` for each format in ``folder``, close it; returns file names.
 
-    The only place figures are written: ``folder`` is an output folder staged by
-    :func:`model.batch.store.staged_output`. ``dpi`` applies to PNG (vector formats have none).
+    The only place figures are saved: ``folder`` is an output folder staged by
+    :func:`model.batch.store.staged_output`, and the file is written by :func:`model.batch.store.write_figure`.
+    ``dpi`` applies to PNG (vector formats have none).
     """
     names = []
-    for ext in formats:
-        fig.savefig(Path(folder) / f"{stem}.{ext}", dpi=dpi if ext == "png" else None)
-        names.append(f"{stem}.{ext}")
-    plt.close(fig)
+    try:
+        for ext in formats:
+            write_figure(fig, Path(folder) / f"{stem}.{ext}", dpi=dpi if ext == "png" else None)
+            names.append(f"{stem}.{ext}")
+    finally:
+        plt.close(fig)
     return names
 

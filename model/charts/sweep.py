@@ -67,14 +67,15 @@ def _has_complete_block(res: Results) -> bool:
 
 
 def write_plots(result_dir: str | Path, out: str | Path | None = None,
-                formats: Iterable[str] | str = ("png", "svg")) -> list[Path]:
+                formats: Iterable[str] | str = ("png", "svg"), force: bool = False) -> list[Path]:
     """Write every applicable chart of a sweep result into ``out`` (default ``DIR/plots``).
 
     Charts: phase diagrams (two or more varied parameters) or response curves (one), the fan chart
     (when agent tables exist), outcome distributions and, for Sobol designs, ``sobol_indices`` plus
     ``sobol_indices.csv`` (of an unfinished sweep: from its complete Saltelli blocks, if any).
     ``plots.json`` lists the files with a one-line description each. The folder is written
-    atomically (:func:`model.batch.store.staged_output`).
+    atomically (:func:`model.batch.store.staged_output`): files already there are never replaced, except
+    this command's own earlier charts with ``force``.
 
     Returns:
         Paths of the written files (in ``out``).
@@ -86,7 +87,7 @@ def write_plots(result_dir: str | Path, out: str | Path | None = None,
     res = load_results(result_dir)
     out = Path(out) if out is not None else res.path / "plots"
     index = []
-    with staged_output(out) as stage:
+    with staged_output(out, command="plot", force=force, expect=("plots.json",)) as stage:
         for stem, description, make in charts(res):
             index.append({"stem": stem, "description": description,
                           "files": save_figure(make(), stage, stem, formats)})

@@ -44,6 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the bootstrap intervals (default 0)")
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="output folder (default: results/backtest-<train-until> or results/backtest-rolling)")
+    p.add_argument("--force", action="store_true",
+                   help="replace this command's own earlier outputs in the output folder (never other files)")
     p.set_defaults(func=run)
 
 
@@ -62,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
     if args.rolling:
         first, last = parse_years(args.rolling, "--rolling")
         out = args.out or Path("results") / "backtest-rolling"
-        with staged_output(out) as stage:
+        with staged_output(out, command="backtest", force=args.force, expect=("backtest.csv", "metadata.json")) \
+                as stage:
             result = bt.rolling(tuple(range(first, last + 1)), args.test_until, args.train_start, seed=seed,
                                 progress=True)
             write_csv(result.table, stage / "backtest.csv")
@@ -76,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
         print(bt.format_summary(result.summary))
     else:
         out = args.out or Path("results") / f"backtest-{args.train_until}"
-        with staged_output(out) as stage:
+        with staged_output(out, command="backtest", force=args.force, expect=("backtest.csv", "metadata.json")) \
+                as stage:
             result = bt.backtest(args.train_until, args.test_until, args.train_start)
             write_csv(result.table, stage / "backtest.csv")
             write_csv(result.forecasts, stage / "forecasts.csv")

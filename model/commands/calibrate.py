@@ -55,6 +55,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="output folder (default: %(default)s)")
     p.add_argument("--install", action="store_true",
                    help="also replace model/data/estimates.toml (what every run reads)")
+    p.add_argument("--force", action="store_true",
+                   help="replace this command's own earlier outputs in the output folder (never other files)")
     p.set_defaults(func=run)
 
 
@@ -67,9 +69,10 @@ def run(args: argparse.Namespace) -> int:
 
     sample = parse_years(args.sample, "--sample")
     t0 = time.perf_counter()
-    cal = calibrate(sample)
     command = f"armsrace calibrate --sample {sample[0]}-{sample[1]}"
-    with staged_output(args.out) as stage:
+    with staged_output(args.out, command="calibrate", force=args.force,
+                       expect=("estimates.toml", "coefficients.csv", "metadata.json")) as stage:
+        cal = calibrate(sample)
         write_text(cal.to_toml(command), stage / "estimates.toml")
         table = cal.coefficient_table()
         write_csv(table, stage / "coefficients.csv")

@@ -37,6 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="output folder (default: results/compare-<A>-vs-<B>)")
     p.add_argument("--format", default="png,svg", metavar="FMT[,FMT]",
                    help="image formats, comma-separated: png, svg, pdf (default: png,svg)")
+    p.add_argument("--force", action="store_true",
+                   help="replace this command's own earlier outputs in the output folder (never other files)")
     p.set_defaults(func=run)
 
 
@@ -44,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from model.charts.compare import compare, default_out
 
     out = args.out or default_out(args.dirs)
-    result = compare(args.dirs, out, formats=args.format)
+    result = compare(args.dirs, out, formats=args.format, force=args.force)
     spiral = result.table[result.table["outcome"] == "share_spiral"].set_index("experiment")["mean"]
     growth = result.table[result.table["outcome"] == "regional_spending_growth"].set_index("experiment")["mean"]
     parts = [f"{lab}: spiral {spiral.get(lab, float('nan')):.0f}%, growth {growth.get(lab, float('nan')):+.0f}%"

@@ -33,6 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the feature scores (default 0)")
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="output folder (default: DIR/discover-<outcome>)")
+    p.add_argument("--force", action="store_true",
+                   help="replace this command's own earlier outputs in the output folder (never other files)")
     p.set_defaults(func=run)
 
 
@@ -53,9 +55,9 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     seed = check_seed(args.seed, "--seed")
     res = load_results(args.dir)
-    d = discover(res.runs, res.varied, args.outcome, args.threshold, seed)
     out = args.out or args.dir / f"discover-{slug(args.outcome)}"
-    with staged_output(out) as stage:
+    with staged_output(out, command="discover", force=args.force, expect=("discover.json",)) as stage:
+        d = discover(res.runs, res.varied, args.outcome, args.threshold, seed)
         write_csv(d.trajectory.rename_axis("step"), stage / "trajectory.csv", index=True)
         write_csv(d.limits, stage / "box.csv", index=True)
         write_csv(d.scores.to_frame(), stage / "scores.csv", index=True)

@@ -31,13 +31,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=None, metavar="DIR", help="output folder (default: DIR/plots)")
     p.add_argument("--format", default="png,svg", metavar="FMT[,FMT]",
                    help="image formats, comma-separated: png, svg, pdf (default: png,svg)")
+    p.add_argument("--force", action="store_true",
+                   help="replace this command's own earlier outputs in the output folder (never other files)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from model.charts.sweep import write_plots
 
-    paths = write_plots(args.dir, out=args.out, formats=args.format)
+    paths = write_plots(args.dir, out=args.out, formats=args.format, force=args.force)
     folder = paths[0].parent if paths else args.out or args.dir / "plots"
     charts = sorted({p.stem for p in paths if p.suffix not in (".json", ".csv")})
     print(f"{args.dir.name}: {len(charts)} charts ({', '.join(charts)}); wrote {folder}/")

@@ -13,11 +13,13 @@ FIG_DIR = "report"
 
 HELP = f"""\
 Write REPORT.md in --out with its figures and tables in --out/{FIG_DIR}/: the six article scenarios
-side by side, which of the article's claims the model reproduces (each a computed comparison with
-its numbers), the calibration (1995-2014) and the out-of-sample backtest against naive forecasts,
-the Sobol sensitivity analysis of the declared experiment experiments/sensitivity.toml (the same
-indices as 'armsrace sweep' and 'armsrace plot' of that file give), and the assumptions and data
-limits. About ten seconds; --quick uses small samples (a few seconds) and says so in the report."""
+side by side; which of the article's claims the model reproduces (each a computed comparison, built
+in or emergent, with its interval over coefficient draws); the estimated decision rule, its
+robustness and the rolling out-of-sample backtest against naive forecasts; the Sobol sensitivity
+analysis of experiments/sensitivity.toml (the same indices as 'armsrace sweep' and 'armsrace plot'
+of that file give); the main escalation experiment (experiments/escalation.toml) with the region
+of stable, build-up and spiral runs; and the assumptions and data limits. About ten seconds;
+--quick uses small samples (a few seconds) and says so in the report."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,11 +28,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=Path("results"), metavar="DIR",
                    help="folder for REPORT.md and %(metavar)s/report/ (default: results/)")
     p.add_argument("--quick", action="store_true",
-                   help="small samples (Sobol N=8 instead of the experiment's, one calibration start): seconds, "
-                        "for tests")
+                   help="small samples (Sobol N=8 instead of the experiment's, two backtest origins, 20 coefficient "
+                        "draws): seconds, for tests")
     p.add_argument("--seed", type=int, default=0,
                    help="seed of the bootstrap intervals of the Sobol indices (default: 0; the design and run "
                         "seeds are the experiment's)")
+    p.add_argument("--force", action="store_true",
+                   help="replace an earlier report's own files (REPORT.md and report/*), never other files")
     p.set_defaults(func=run)
 
 
@@ -42,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     if args.seed < 0:
         raise UsageError(f"The '--seed' option must be a non-negative integer. Got {args.seed!r} instead.")
     settings = replace(QUICK if args.quick else Settings(), seed=args.seed)
-    rep = write_report(args.out, settings)
+    rep = write_report(args.out, settings, force=args.force)
     claims = rep.tables["claims"]
     counts = claims["verdict"].value_counts()
     print("Claims checked: " + ", ".join(f"{n} {v}" for v, n in counts.items()))

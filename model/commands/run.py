@@ -9,6 +9,9 @@ from pathlib import Path
 from model.errors import ParameterError
 
 ORDER = 10
+OUTPUTS = ("agents.parquet", "agents.csv", "summary.json", "summary.csv", "metadata.json", "burden.png",
+           "spending.png", "threat.png")
+"""The files a run writes (checked before it runs: nothing in the way, or --force and its own)."""
 
 HELP = """\
 Run one scenario from its start year (observed 2024 data) to --until and write, in --out:
@@ -34,6 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="override one parameter, e.g. --set us_demand=0.035 (repeatable; see 'armsrace params')")
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="output folder (default: results/run-<scenario>)")
+    p.add_argument("--force", action="store_true",
+                   help="replace this command's own earlier outputs in the output folder (never other files)")
     p.set_defaults(func=run)
 
 
@@ -66,12 +71,7 @@ def parse_set(items: list[str]) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    import pandas as pd
-
     from model.batch.store import metadata, staged_output, write_csv, write_json, write_table
-    from model.charts.run import RUN_FIGURES
-    from model.charts.style import save_figure
-    from model.sim.model import ArmsRaceModel
     from model.sim.scenarios import load_scenario
 
     scenario = load_scenario(args.scenario)
@@ -80,7 +80,13 @@ def run(args: argparse.Namespace) -> int:
         overrides["until"] = args.until
     params = scenario.params.replace(**overrides) if overrides else scenario.params
     out = args.out or Path("results") / f"run-{scenario.name}"
-    with staged_output(out) as stage:
+    with staged_output(out, command="run", force=args.force, expect=OUTPUTS) as stage:
+        import pandas as pd
+
+        from model.charts.run import RUN_FIGURES  # Matplotlib and Mesa load only once the output can be written
+        from model.charts.style import save_figure
+        from model.sim.model import ArmsRaceModel
+
         model = ArmsRaceModel(params=params, rng=args.seed).run()
         table = model.agent_table()
         summary = {"scenario": scenario.name, "seed": args.seed, **model.summary()}

@@ -6,6 +6,9 @@ import argparse
 from pathlib import Path
 
 ORDER = 40
+DEFAULT_TIMEOUT = 30.0
+""":data:`model.batch.sweep.DEFAULT_TIMEOUT`, repeated so that ``--help`` needs no numpy (tests/test_layers.py
+checks that the two agree)."""
 
 HELP = """\
 Run every run of an experiment file (experiments/*.toml: base scenario, varied parameters,
@@ -17,8 +20,11 @@ design, replicates and seeds, horizon) and write, in --out (default results/<fil
                                gdp, capability (US$ bn), threat, pressure, backlash
 
 Runs are computed in chunks in this process by default; --workers N starts a local Dask cluster
-of N processes, --scheduler uses an existing one. Results are identical whatever the engine,
-workers or scheduler. An interrupted sweep finishes with --resume.
+of N processes (at most the machine's cores unless --force), --scheduler uses an existing one.
+Results are identical whatever the engine, workers or scheduler. Waits on a cluster are bounded by
+--timeout: a scheduler that does not answer as one, no worker, or all workers lost end the sweep with
+one line. A sweep interrupted (Ctrl-C: exit status 130), stopped by a full disk or killed finishes
+with --resume, which refuses if the experiment, the model's code or data, or the folder changed.
 """
 
 
@@ -29,9 +35,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="result folder (default: results/<FILE stem>)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
-                   help="run on a local Dask cluster of N worker processes (default: in this process)")
+                   help="run on a local Dask cluster of N worker processes (default: in this process; at most "
+                        "the machine's cores unless --force)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                   help="run on an existing Dask cluster, e.g. tcp://10.0.0.5:8786")
+                   help="run on an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (see README: TLS)")
+    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                   help="how long to wait on a Dask cluster: for the scheduler to answer, for a first worker, "
+                        "and for a worker after all were lost (default: %(default)g)")
+    p.add_argument("--force", action="store_true", help="allow more --workers than this machine has cores")
     p.add_argument("--resume", action="store_true",
                    help="finish the sweep in --out (refused if the experiment file, the base "
                         "parameters, the design points or the model data changed)")
@@ -50,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
 
     out = run_sweep(args.file, out=args.out, workers=args.workers, scheduler=args.scheduler,
                     resume=args.resume, engine=args.engine, chunk_size=args.chunk_size,
-                    progress=not args.quiet)
+                    progress=not args.quiet, timeout=args.timeout, force=args.force)
     manifest = read_manifest(out)
     runs = read_runs(out)
     shares = runs["escalation"].value_counts(normalize=True)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import io
+import ipaddress
 import os
 import signal
 import socket
@@ -40,7 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("viz", help="serve the interactive browser view (SolaraViz) and results browser",
                        description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--host", default="127.0.0.1",
-                   help="address to listen on (default: 127.0.0.1, this machine only)")
+                   help="address to listen on (default: 127.0.0.1, this machine only; the page has no login, "
+                        "so any other address is warned about)")
     p.add_argument("--port", type=int, default=8765,
                    help="port to listen on (default: 8765; 0: a free port, chosen here and printed)")
     p.add_argument("--results", type=Path, default=None, metavar="DIR",
@@ -68,10 +71,39 @@ def server_env(results: Path | None) -> dict[str, str]:
 
 def free_port(host: str) -> int:
     """A port that is free on ``host`` now (the system's choice for port 0), for the server to listen on."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return check_address(host, 0)[0]
+
+
+def check_address(host: str, port: int) -> tuple[int, bool]:
+    """Check that the server can listen on ``host:port`` before saying it serves there: the host resolves
+    and the port can be bound (as the server binds it, with SO_REUSEADDR). Port 0 takes a free port.
+
+    Returns:
+        ``(port, loopback)``: the port to use, and whether every address of ``host`` is this machine only.
+
+    Raises:
+        UsageError: the host cannot be resolved, or the port is in use or not allowed (one line each).
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise UsageError(f"The '--host' option must be an address or name of this machine. Got {host!r}, which "
+                         f"cannot be resolved ({reason}).") from None
+    family, _, _, _, address = infos[0]
     with socket.socket(family, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRNOTAVAIL:
+                raise UsageError(f"The '--host' option must be an address of this machine. Got {host!r} "
+                                 f"({address[0]}), which is not ({exc.strerror}).") from None
+            raise UsageError(f"The '--port' {port} on {host!r} cannot be used: {exc.strerror or exc} (another server "
+                             f"on it?); choose another --port, or --port 0 for a free one.") from None
+        chosen = int(s.getsockname()[1])
+    loopback = all(ipaddress.ip_address(info[4][0].split("%")[0]).is_loopback for info in infos)
+    return chosen, loopback
 
 
 def assets_ready() -> bool:
@@ -91,16 +123,36 @@ def run(args: argparse.Namespace) -> int:
         print("armsrace viz: error: the page's front-end files are not installed; run "
               "'python -m model.viz.offline_assets' once (needs the npm registry or a mirror, not npm "
               "itself).", file=sys.stderr)
-        return 1
-    port = args.port or free_port(args.host)  # Solara would pick its own port for 0 and not say which
-    print(f"armsrace viz: serving http://{args.host}:{port}/ (Ctrl-C to stop)", flush=True)
-    server = subprocess.Popen(server_command(args.host, port), env=server_env(args.results))
-    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        return 2
+    # Before saying "serving": the host resolves and the port is free (Solara would pick its own port for
+    # 0 and not say which, and fail after the address was printed).
+    port, loopback = check_address(args.host, args.port)
+    if not loopback:
+        print(f"armsrace viz: warning: --host {args.host} makes the page reachable from other machines, and it has "
+              f"no login: anyone who reaches port {port} can use it and run the model on this machine. Keep the "
+              f"default 127.0.0.1 and use an SSH tunnel (ssh -L {port}:127.0.0.1:{port} HOST) to share it.",
+              file=sys.stderr, flush=True)
+    # SIGINT / SIGTERM while the server starts are only recorded, and acted on once the server is known (it
+    # is then stopped): raised in the middle of starting it, they would leave it running on its own.
+    pending: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, frame: pending.append(signum))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    server = None
     try:
+        print(f"armsrace viz: serving http://{args.host}:{port}/ (Ctrl-C to stop)", flush=True)
+        server = subprocess.Popen(server_command(args.host, port), env=server_env(args.results))
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        if signal.SIGTERM in pending:
+            _exit_on_sigterm(signal.SIGTERM, None)
+        if pending:
+            raise KeyboardInterrupt
         return server.wait()
     finally:  # Ctrl-C, SIGTERM or an error here: never leave the server running on its own
-        signal.signal(signal.SIGTERM, previous)
-        _stop(server)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if server is not None:
+            _stop(server)
 
 
 def _exit_on_sigterm(signum, frame) -> None:

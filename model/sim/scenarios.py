@@ -53,8 +53,20 @@ def scenario_dir() -> Path:
 
 
 def list_scenarios() -> list[Scenario]:
-    """Every scenario in ``experiments/scenarios/``, by name."""
+    """Every scenario in ``experiments/scenarios/``, by name (ParameterError at the first bad file)."""
     return [load_scenario(p) for p in sorted(scenario_dir().glob("*.toml"))]
+
+
+def scan_scenarios() -> tuple[list[Scenario], list[ParameterError]]:
+    """Every scenario in ``experiments/scenarios/`` that loads, by name, and the error of each that does not
+    (so that one bad file does not hide the others)."""
+    good, bad = [], []
+    for p in sorted(scenario_dir().glob("*.toml")):
+        try:
+            good.append(load_scenario(p))
+        except ParameterError as exc:
+            bad.append(exc)
+    return good, bad
 
 
 def resolve(name_or_path: str | Path) -> Path:
@@ -107,13 +119,19 @@ def _country(code: str, field: str, where: str) -> str:
 
 
 def read_toml(path: Path, what: str = "scenario") -> dict[str, Any]:
+    """A TOML file as a dict; ParameterError (one line naming the file) if it cannot be read, is not
+    UTF-8 text (TOML files are UTF-8: a binary file, a Latin-1 byte in a comment) or is not TOML."""
     try:
         with open(path, "rb") as fh:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ParameterError(f"The {what} file {str(path)!r} is not valid TOML: {exc}.") from None
+    except UnicodeDecodeError as exc:
+        raise ParameterError(f"The {what} file {str(path)!r} is not UTF-8 text, as TOML must be: byte "
+                             f"0x{exc.object[exc.start]:02x} at position {exc.start} (line "
+                             f"{exc.object[:exc.start].count(b'\n') + 1}). Save it as UTF-8.") from None
     except OSError as exc:
-        raise ParameterError(f"The {what} file {str(path)!r} cannot be read: {exc.strerror}.") from None
+        raise ParameterError(f"The {what} file {str(path)!r} cannot be read: {exc.strerror or exc}.") from None
 
 
 def load_scenario(name_or_path: str | Path) -> Scenario:

@@ -67,16 +67,19 @@ def NavTabs() -> None:
 @solara.component
 def ScenarioPicker() -> None:
     """Scenario choice with its description and the claim it encodes."""
-    choices = solara.use_memo(scenario_choices, [])
+    choices, broken = solara.use_memo(scenario_choices, [])
     name = state.controls.value["scenario_name"]
-    chosen = choices[name]
+    chosen = choices.get(name)
     with solara.Card("Scenario", margin=0):
-        solara.Select("Scenario", values=list(choices), value=name, on_value=state.choose_scenario,
-                      classes=["armsrace-scenario-select"])
-        solara.Text(chosen.description, style={"display": "block", "margin-bottom": "4px"})
-        if chosen.claim:
-            solara.Text(f"Claim: {chosen.claim}", style={"display": "block", "font-size": "0.85em",
-                                                          "color": "#666"})
+        for error in broken:  # one bad file is named here and hides none of the others
+            solara.Warning(error, dense=True)
+        solara.Select("Scenario", values=list(choices), value=name if chosen else None,
+                      on_value=state.choose_scenario, classes=["armsrace-scenario-select"])
+        if chosen:
+            solara.Text(chosen.description, style={"display": "block", "margin-bottom": "4px"})
+            if chosen.claim:
+                solara.Text(f"Claim: {chosen.claim}", style={"display": "block", "font-size": "0.85em",
+                                                              "color": "#666"})
         solara.Text("Choosing a scenario starts a new run of it; the controls below then apply on Reset.",
                     style={"display": "block", "font-size": "0.8em", "color": "#888", "margin-top": "6px"})
 

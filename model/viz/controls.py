@@ -19,7 +19,7 @@ import numpy as np
 from model.errors import ParameterError
 from model.sim.model import ArmsRaceModel
 from model.sim.params import Params, specs
-from model.sim.scenarios import Scenario, list_scenarios, load_scenario
+from model.sim.scenarios import Scenario, load_scenario, scan_scenarios
 
 DEFAULT_SCENARIO = "baseline"
 
@@ -179,6 +179,8 @@ def describe_run(params: Params) -> str:
     return " · ".join(parts)
 
 
-def scenario_choices() -> dict[str, Scenario]:
-    """Every shipped scenario by name (``experiments/scenarios/*.toml``)."""
-    return {s.name: s for s in list_scenarios()}
+def scenario_choices() -> tuple[dict[str, Scenario], list[str]]:
+    """Every shipped scenario that loads, by name (``experiments/scenarios/*.toml``), and the one-line
+    error of each file that does not (one bad file must not hide the others)."""
+    good, bad = scan_scenarios()
+    return {s.name: s for s in good}, [str(e) for e in bad]
