@@ -39,10 +39,13 @@ browser:
 	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; }
 	@$(CHROMIUM) --version
 
+# The main job writes results/escalation, or escalation-2, -3, ... when an earlier run is there:
+# nothing earlier is deleted or replaced.
 run: install
-	rm -rf results/escalation
-	$(BIN)/armsrace sweep $(MAIN_EXPERIMENT) --out results/escalation
-	$(BIN)/armsrace plot results/escalation
+	@out=results/escalation; n=1; while [ -e "$$out" ]; do n=$$((n + 1)); out=results/escalation-$$n; done; \
+	echo "$(BIN)/armsrace sweep $(MAIN_EXPERIMENT) --out $$out"; \
+	$(BIN)/armsrace sweep $(MAIN_EXPERIMENT) --out "$$out" && \
+	echo "$(BIN)/armsrace plot $$out" && $(BIN)/armsrace plot "$$out"
 
 test: install browser
 	$(BIN)/python -m pytest
