@@ -23,7 +23,7 @@ base = "baseline"
 threat_noise = 0.05
 budget_noise = 0.1
 [parameters]
-threat_scale = { low = 0.5, high = 8.0, distribution = "loguniform" }
+threat_scale = { low = 0.5, high = 32.0, distribution = "loguniform" }  # spirals need ~10x the estimate
 hostility_scale = { low = 0.5, high = 1.5 }
 us_demand = { low = 0.02, high = 0.05 }
 alliance_credibility = { low = 0.2, high = 1.0 }
