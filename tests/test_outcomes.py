@@ -66,6 +66,21 @@ def test_a_spiral_needs_a_closed_loop():
     assert ESCALATION[int(escalation_class(burden, gdp, caps, cf, 1.2, 0.0, ("USA", "CHN")))] == "spiral"
 
 
+def test_the_measured_chain_needs_both_blocs_above_their_counterfactual_by_the_margin():
+    """Both blocs rising against their counterfactuals closes the chain only when each is more than
+    BUILDUP_MARGIN above it: co-movement of a few hundredths of a point is not action-reaction."""
+    from model.sim.outcomes import BUILDUP_MARGIN, chain_closes
+
+    cf = Counterfactual(np.full((T, 2), 0.03), np.ones((T, 2)))
+    ramp = np.linspace(0.0, 1.0, T)[:, None] * np.ones((1, 2))
+    for end, closes in ((0.5 * BUILDUP_MARGIN, False), (2 * BUILDUP_MARGIN, True)):
+        burden = 0.03 + end * ramp
+        assert bool(chain_closes(burden, np.ones((T, 2)), cf, ("USA", "CHN"))) is closes, end
+    # one bloc well above, the other only just: open
+    burden = 0.03 + ramp * np.array([0.01, 0.5 * BUILDUP_MARGIN])
+    assert not chain_closes(burden, np.ones((T, 2)), cf, ("USA", "CHN"))
+
+
 def test_ending_at_a_cap_the_counterfactual_does_not_reach_is_a_spiral():
     burden = np.full((T, 2), 0.03)
     burden[-3:, 1] = 0.08

@@ -27,7 +27,8 @@ changing anything). ``excess_t = r_t - r_cf_t`` (share of GDP); ``w = max(1, min
   noise band (a cap reached by shocks alone is not a spiral). *The loop closes* when the linearised
   year-on-year map is unstable (stability radius > :data:`LOOP_RADIUS`: action-reaction feeds on
   itself) or the chain is measured: both the US alliance's and the rivals' GDP-weighted burdens
-  end above their counterfactuals and both are still rising against them;
+  end above their counterfactuals by more than :data:`BUILDUP_MARGIN` each and both are still
+  rising against them;
 * **buildup** -- not a spiral, and the regional burden ends above its counterfactual by more than
   :data:`BUILDUP_MARGIN`;
 * **stable** -- everything else.
@@ -118,7 +119,7 @@ def escalation_class(burden: np.ndarray, gdp: np.ndarray, cap: np.ndarray, cf: C
         burden, gdp: (..., T+1, N) paths of the runs.
         cap: (..., N) burden caps.
         cf: the matched counterfactual paths.
-        radius: (...) stability radius at the end state.
+        radius: (...) stability radius of the year-on-year map at the start state under the run's policies.
         band: noise band (share of GDP), scalar or (...).
         countries: country codes along the last axis.
     """
@@ -140,14 +141,15 @@ def escalation_class(burden: np.ndarray, gdp: np.ndarray, cap: np.ndarray, cf: C
 
 
 def chain_closes(burden: np.ndarray, gdp: np.ndarray, cf: Counterfactual, countries: tuple[str, ...]) -> np.ndarray:
-    """The measured action-reaction chain: both blocs end above their counterfactuals and still rising against them."""
+    """The measured action-reaction chain: both blocs end above their counterfactuals by more than
+    :data:`BUILDUP_MARGIN` (share of GDP) each, and both are still rising against them."""
     out = np.ones(burden.shape[:-2], dtype=bool)
     for bloc in ((LEADER, *ALLIES), RIVALS):
         idx = [i for i, c in enumerate(countries) if c in bloc]
         if not idx:
             return np.zeros(burden.shape[:-2], dtype=bool)
         excess = regional_burden(burden[..., idx], gdp[..., idx]) - regional_burden(cf.burden[..., idx], gdp[..., idx])
-        out &= (excess[..., -1] > 0) & (late_growth(excess) > 0)
+        out &= (excess[..., -1] > BUILDUP_MARGIN) & (late_growth(excess) > 0)
     return out
 
 
@@ -184,7 +186,8 @@ def summarise(years: np.ndarray, countries: tuple[str, ...], burden: np.ndarray,
         burden, spending, gdp, threat: (..., T+1, N) paths.
         cap: (..., N) burden caps.
         cf: the matched counterfactual (default: the start state held constant).
-        radius: (...) stability radius at the end state (0: not computed).
+        radius: (...) stability radius of the year-on-year map at the start state under the run's
+            policies (0: not computed).
         band: noise band of the no-lever ensemble (share of GDP).
 
     Returns:

@@ -130,7 +130,7 @@ def response_radius(x: dynamics.Inputs, state: dynamics.State, year: int | None 
 
     Args:
         x: inputs (any batch shape ``B``).
-        state: end state, fields ``B + (N,)``.
+        state: the state to linearise at, fields ``B + (N,)`` (the drivers pass the start state).
         year: year of the schedule to use (default ``x.until``).
 
     Returns:
