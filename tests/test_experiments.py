@@ -140,7 +140,12 @@ def test_shipped_experiments_load_and_fit_their_budget():
     assert esc.kind == "grid" and esc.names == ["threat_scale", "hostility_scale", "us_demand", "alliance_credibility",
                                                 "counterattack"]
     assert 1000 <= esc.n_runs <= 3000 and esc.replicates > 1
-    assert esc.base["threat_noise"] > 0 and esc.base["budget_noise"] > 0
+    assert esc.base["threat_noise"] > 0 and esc.base["prk_draws"]  # North Korea's start is an uncertain input
+    from model.sim.params import estimates
+
+    # the yearly burden shocks are the size of the estimate's residuals (relative to the burden)
+    resid = estimates()["fit"]["resid_sd_relative"]
+    assert esc.base["budget_noise"] == pytest.approx(resid, abs=0.0005)
     sens = load_experiment(REPO / "experiments" / "sensitivity.toml")
     assert sens.kind == "sobol" and 6 <= len(sens.varied) <= 8
     assert sens.n_points == sens.n * (2 * len(sens.varied) + 2) <= 5000

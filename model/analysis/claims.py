@@ -4,16 +4,17 @@ A claim compares a scenario with the baseline (or a lever with its counterfactua
 computed twice:
 
 * at the point estimate (deterministic runs, seed 0): the number the verdict reads;
-* under :data:`DRAWS` coefficient draws (``coefficient_draws = true``, seeds ``0..DRAWS-1``, no
-  yearly shocks): the scenario and the baseline share each draw, so the difference is paired, and
-  its 5-95% range is the claim's interval from parameter uncertainty (docs/MODEL.md, "Parameter
-  uncertainty").
+* under :data:`DRAWS` draws of the estimated coefficients and of North Korea's start
+  (``coefficient_draws = true``, ``prk_draws = true``, seeds ``0..DRAWS-1``, no yearly shocks): the
+  scenario and the baseline share each draw, so the difference is paired, and its 5-95% range is the
+  claim's interval from parameter and input uncertainty (docs/MODEL.md, "Parameter uncertainty").
 
 *Built in* means the direction follows from a sign or a set parameter of the rule (hostility
 weights, the doctrine multiplier, a prior's sign, an estimated coefficient's sign); the model then
 only supplies a magnitude. *Emergent* means it arises from the interaction of countries (one's
 response feeding another's threat), not from any single parameter. The verdict reads the point
-estimate; the interval says whether parameter uncertainty could reverse it.
+estimate; the interval says whether parameter uncertainty could reverse it (where the sign a
+built-in claim follows is itself estimated and its interval includes zero, the claim's can too).
 """
 
 from __future__ import annotations
@@ -119,7 +120,8 @@ def check_claims(draws: int = DRAWS, scenarios: tuple[str, ...] = SCENARIOS) -> 
     """
     point = {s: _runs(load_scenario(s).params, np.array([0])) for s in scenarios}
     seeds = np.arange(draws)
-    drawn = {s: _runs(load_scenario(s).params.replace(coefficient_draws=True), seeds) for s in scenarios}
+    drawn = {s: _runs(load_scenario(s).params.replace(coefficient_draws=True, prk_draws=True), seeds)
+             for s in scenarios}
     rows, per_draw = [], []
     for c in CLAIMS:
         scale = 100.0
