@@ -290,6 +290,21 @@ def test_backtest_section_is_the_rolling_backtest_recomputed(report):
     assert f"**{overall['geo_ratio']:.2f}**" in sections(text)["3"]
 
 
+def test_uncertainty_spread_is_the_two_paired_experiments(report):
+    """Section 2 ends with the spread under parameter draws against shocks, from the shipped experiments."""
+    out, text = report
+    spread = pd.read_csv(out / FIG_DIR / "uncertainty_spread.csv")
+    assert set(spread["uncertainty"]) == set(report_module.UNCERTAINTY_EXPERIMENTS)
+    assert (spread["p05"] <= spread["median"]).all() and (spread["median"] <= spread["p95"]).all()
+    from model.batch.experiments import load_experiment
+    from model.batch.sweep import run_in_memory
+
+    runs = run_in_memory(load_experiment(report_module.UNCERTAINTY_EXPERIMENTS["yearly shocks"]))[0]
+    row = spread[(spread["outcome"] == "Japan") & (spread["uncertainty"] == "yearly shocks")].iloc[0]
+    assert row["p95"] == pytest.approx(100 * runs["final_burden_jpn"].quantile(0.95))
+    assert "Parameter uncertainty against yearly shocks" in sections(text)["2"]
+
+
 def test_escalation_section_counts_the_main_experiment(report):
     out, text = report
     runs = pd.read_csv(out / FIG_DIR / "escalation_runs.csv")
@@ -298,6 +313,13 @@ def test_escalation_section_counts_the_main_experiment(report):
     section = sections(text)["5"]
     for c in ("stable", "buildup", "spiral"):
         assert f"{c} {shares.get(c, 0.0):.0%}" in section
+    # the classes at the estimate alone, and how many threat levels lie beyond its interval
+    at = runs[runs["threat_scale"] == 1.0]["escalation"].value_counts(normalize=True)
+    assert "At the estimate (x1) alone: " + ", ".join(f"{c} {at.get(c, 0.0):.0%}" for c in
+                                                      ("stable", "buildup", "spiral")) in section
+    top = report_module.threat_interval_top()
+    beyond = sum(v > top for v in runs["threat_scale"].unique())
+    assert f"{beyond} of the {runs['threat_scale'].nunique()} threat-response levels" in section
     if (out / FIG_DIR / "prim_spiral_box.csv").exists():  # with the discover extra
         box = pd.read_csv(out / FIG_DIR / "prim_spiral_box.csv")
         assert "threat_scale" in set(box["parameter"])

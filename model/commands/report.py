@@ -18,7 +18,7 @@ in or emergent, with its interval over coefficient draws); the estimated decisio
 robustness and the rolling out-of-sample backtest against naive forecasts; the Sobol sensitivity
 analysis of experiments/sensitivity.toml (the same indices as 'armsrace sweep' and 'armsrace plot'
 of that file give); the main escalation experiment (experiments/escalation.toml) with the region
-of stable, build-up and spiral runs; and the assumptions and data limits. About ten seconds;
+of stable, build-up and spiral runs; and the assumptions and data limits. About six seconds;
 --quick uses small samples (a few seconds) and says so in the report."""
 
 
