@@ -9,9 +9,11 @@ Written out it is the dynamic panel regression
 
 with ``rho = 1 - lambda``, ``beta = lambda * s``, ``phi = lambda * f`` and country effects ``a_i``.
 ``war_it`` marks a country at war in year ``t`` (``model/data/wars.csv``: Russia 2022-2024, the
-full-scale invasion of Ukraine), the usual control of the demand equations (a war raises the
-burden for reasons no threat measure of the theatre holds). Without it, Russia's 2022-2024 surge
--- 3.6% to 7.1% of GDP -- is read as a response to Pacific rivals and triples the estimated threat
+full-scale invasion of Ukraine), a control of the kind the demand equations use (a war raises the
+burden for reasons no threat measure of the theatre holds). Only this war is marked: the US wars in
+Iraq and Afghanistan (2003-2011), fought outside the theatre, are not, so the US build-up and
+drawdown around them count as part of its rule (the report's limits). Without it, Russia's 2022-2024 surge
+-- 3.6% to 7.1% of GDP -- is read as a response to Pacific rivals and quadruples the estimated threat
 sensitivity (:data:`ROBUSTNESS`). It is a control only: runs start at rest under anchoring, which
 absorbs a war that continues, so the simulated rule needs no war term. A sample without war years
 drops the column.
@@ -333,7 +335,8 @@ class Calibration:
         lines = [
             "# Decision-rule estimates of the ea-armsrace model. WRITTEN BY `armsrace calibrate`: do not edit by hand;",
             "# regenerate with `armsrace calibrate --install` (docs/MODEL.md, \"Estimation\").",
-            "# b_it = a_i + rho b_i,t-1 + beta threat_it + phi support_it + e_it  (pooled, country effects)",
+            "# b_it = a_i + rho b_i,t-1 + beta threat_it + phi support_it + omega war_it + e_it",
+            "# (pooled, country effects; war_it: model/data/wars.csv, a control the simulated rule does not carry)",
             "",
             "[provenance]",
             f'command = "{command}"',

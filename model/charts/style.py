@@ -88,8 +88,8 @@ def outcome_quantity(name: str) -> Quantity:
         "regional_burden_end": Quantity("Regional military burden at the end", "% of GDP", 100),
         "regional_spending_growth": Quantity("Regional military spending growth over the run", "%", 100),
         "security_dilemma_index": Quantity("Security-dilemma index", "share of countries, 0-1"),
-        "stability_radius": Quantity("Stability radius of the threat response",
-                                     "spectral radius of the reaction matrix A; <1 damped"),
+        "stability_radius": Quantity("Stability radius at the start",
+                                     "spectral radius of the year-on-year map of burdens; <1 damped"),
     }
     if name in fixed:
         return fixed[name]

@@ -14,17 +14,19 @@ HELP = """\
 Estimate the decision rule from the SIPRI panel of the six countries with a series (North Korea
 has none): the partial-adjustment demand for military expenditure
 
-    b_it = a_i + rho b_i,t-1 + beta threat_it + phi support_it + e_it
+    b_it = a_i + rho b_i,t-1 + beta threat_it + phi support_it + omega war_it + e_it
 
 pooled with country effects (linearmodels PanelOLS), Driscoll-Kraay standard errors. Threat is
 the log of hostility-weighted rival spending in the theatre, support log(1 + credible allied
-spending), both computed by the model from the observed year before (docs/MODEL.md). Writes, in
+spending), both computed by the model from the observed year before (docs/MODEL.md); war_it marks
+the war years of model/data/wars.csv (Russia 2022-2024), a control the simulated rule does not
+carry (a sample without war years drops it). Writes, in
 --out (default results/calibration):
   estimates.toml      coefficients, standard errors, covariance, long-run values, country effects,
                       fit and provenance (the file the model reads, see --install)
   coefficients.csv    one row per coefficient: value, se, t, long-run value and se, what identifies it
-  covariance.csv      Driscoll-Kraay covariance of (rho, beta, phi)
-  regression.csv      the regression data (country, year, b, b_lag, threat, support)
+  covariance.csv      Driscoll-Kraay covariance of (rho, beta, phi, omega)
+  regression.csv      the regression data (country, year, b, b_lag, threat, support, war)
   metadata.json
 With --install, also replaces model/data/estimates.toml, which every run's defaults and
 coefficient draws read (sweeps then refuse to --resume across the change)."""
