@@ -70,8 +70,15 @@ def test_discover_command_on_the_main_experiment(sweep, tmp_path):
     r = armsrace("discover", str(sweep), "--outcome", "spiral", "--out", str(out))
     assert r.returncode == 0, r.stderr
     assert {p.name for p in out.iterdir()} == {"discover.json", "trajectory.csv", "box.csv", "scores.csv",
-                                               "trajectory.png", "box.png", "scores.png", ".armsrace-outputs.json"}
+                                               "trajectory.png", "box.png", "scores.png", "metadata.json",
+                                               ".armsrace-outputs.json"}
     info = json.loads((out / "discover.json").read_text())
+    # provenance: this command's versions and the sweep's own hashes
+    meta = json.loads((out / "metadata.json").read_text())
+    manifest = json.loads((sweep / "manifest.json").read_text())
+    assert meta["versions"]["ema_workbench"] and meta["outcome"] == "spiral" and meta["seed"] == 0
+    assert meta["sweep"]["code_hash"] == manifest["code_hash"]
+    assert meta["sweep"]["experiment_hash"] == manifest["experiment_hash"]
     runs = pd.read_parquet(sweep / "runs")
     assert info["n_cases"] == int((runs["escalation"] == "spiral").sum()) and info["n_runs"] == len(runs)
     assert info["density"] >= 0.8 and info["coverage"] > 0.5

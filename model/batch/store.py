@@ -66,7 +66,7 @@ from model.errors import LockedError, OutputError, ParameterError, ResumeError, 
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("ea-armsrace", "mesa", "numpy", "pandas", "scipy", "linearmodels", "matplotlib", "pyarrow", "SALib",
-            "dask", "distributed", "solara")
+            "dask", "distributed", "solara", "ema_workbench", "scikit-learn")
 
 MANIFEST = "manifest.json"
 LOCK = ".lock"

@@ -19,6 +19,8 @@ expression over the runs table's columns, e.g. "final_burden_jpn > 0.03" or
   box.csv               the reported box: per restricted parameter, its interval and swept range
   scores.csv            feature score per varied parameter (sums to 1)
   trajectory.png, box.png, scores.png
+  metadata.json         the command, versions (EMA Workbench and scikit-learn included), code commit,
+                        and the sweep's own provenance (experiment and code hashes, creation time)
 Needs the 'discover' extra: pip install -e '.[discover]'."""
 
 
@@ -47,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     from model.analysis.discover import discover
-    from model.batch.store import load_results, staged_output, write_csv, write_json
+    from model.batch.store import load_results, metadata, staged_output, write_csv, write_json
     from model.charts.discover import plot_box, plot_scores, plot_trajectory
     from model.charts.style import save_figure
     from model.sim.params import check_seed
@@ -65,6 +67,10 @@ def run(args: argparse.Namespace) -> int:
                     "threshold": args.threshold, "box": d.chosen, "coverage": d.coverage, "density": d.density,
                     "limits": d.limits.reset_index().to_dict(orient="records"),
                     "scores": d.scores.to_dict(), "seed": seed}, stage / "discover.json")
+        sweep = {k: res.manifest[k] for k in ("experiment_file", "experiment_hash", "code_hash", "data_hash", "code",
+                                              "created_utc", "n_runs") if k in res.manifest}
+        write_json(metadata(result_dir=str(args.dir), outcome=d.outcome, threshold=args.threshold, seed=seed,
+                            sweep=sweep), stage / "metadata.json")
         for stem, plot in (("trajectory", plot_trajectory), ("box", plot_box), ("scores", plot_scores)):
             save_figure(plot(d), stage, stem, ("png",), dpi=120)
     print(d.describe())
