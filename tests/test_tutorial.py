@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
+from pathlib import Path
 
 import nbformat
 from helpers import REPO
@@ -13,6 +15,7 @@ NOTEBOOK = REPO / "docs" / "tutorial.ipynb"
 
 def test_tutorial_notebook_runs_and_shows_its_results(tmp_path):
     nb = nbformat.read(NOTEBOOK, as_version=4)
+    before = set(Path(tempfile.gettempdir()).glob("armsrace-tutorial-*"))
     t0 = time.perf_counter()
     NotebookClient(nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(REPO)}}).execute()
     elapsed = time.perf_counter() - t0
@@ -23,4 +26,5 @@ def test_tutorial_notebook_runs_and_shows_its_results(tmp_path):
     assert sum("image/png" in o.get("data", {}) for o in outputs) >= 5  # run, phase, fan, difference charts
     widgets = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
     assert widgets  # the SolaraViz page, displayed inline
+    assert set(Path(tempfile.gettempdir()).glob("armsrace-tutorial-*")) == before  # its sweeps are removed
     print(f"tutorial executed in {elapsed:.1f} s")
