@@ -66,15 +66,27 @@ def test_each_class_is_reachable_by_its_documented_setting(expected, settings):
 
 
 def test_the_readme_states_the_thresholds_of_the_code():
+    """Each threshold is quoted where the README defines what it bounds (its 'Escalation classes'
+    section), with the code's value: change one without the other and this fails."""
     from model.sim import outcomes
+    from model.sim.counterfactual import BAND_RUNS
 
-    text = (REPO / "README.md").read_text()
-    for fragment in (f"{100 * outcomes.BUILDUP_MARGIN:g} percentage point",
-                     f"{100 * outcomes.SPIRAL_GROWTH:g} percentage point",
-                     f"{outcomes.NOISE_BAND_SD:g} standard deviations",
-                     f"{100 * outcomes.SPIRAL_PERSISTENCE:g}%",
-                     f"{outcomes.LOOP_RADIUS:g}"):
-        assert fragment in text, fragment
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("### Escalation classes"):]
+    section = " ".join(section[:section.index("\n## ")].split())  # one line: fragments may span line breaks
+    margin = f"{100 * outcomes.BUILDUP_MARGIN:g} percentage point"
+    for fragment in (f"the stability radius of the year-on-year map exceeds {outcomes.LOOP_RADIUS:g}",
+                     f"end above their counterfactuals by more than {margin} each",  # the measured chain
+                     f"by more than {100 * outcomes.SPIRAL_GROWTH:g} percentage point over the last *w* years",
+                     f"{outcomes.NOISE_BAND_SD:g} standard deviations of the same growth",
+                     f"({BAND_RUNS} counterfactual runs)",
+                     f"at least {100 * outcomes.SPIRAL_PERSISTENCE:g}% of its growth",
+                     f"with r above its counterfactual by more than {margin} and the noise band",  # the cap clause
+                     f"r ends above its counterfactual by more than {margin} of GDP",  # buildup
+                     f"(by more than {100 * outcomes.DILEMMA_BURDEN:g} pp)",
+                     f"(by more than {100 * outcomes.DILEMMA_THREAT:g}%)"):
+        assert fragment in section, fragment
+    text = readme
     for name, settings in DOCUMENTED.items():
         for key, value in settings.items():
             assert f"{key}={value:g}" in text, (name, key)
