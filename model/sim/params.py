@@ -156,12 +156,37 @@ class Spec:
         return arr
 
 
-def check_seed(value: Any, option: str = "seed") -> int:
-    """A seed: an integer in [0, 2**63 - 1] (numpy's SeedSequence refuses negatives; tables store int64)."""
-    ok = isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) and 0 <= value <= MAX_SEED
+def check_seed(value: Any, name: str = "seed", *, text: bool = False, where: str = "") -> int:
+    """The one definition of a valid seed: an integer in [0, 2**63 - 1], returned as an int.
+
+    numpy's ``default_rng`` / ``SeedSequence`` refuse negative integers, and every table stores seeds
+    as int64, hence the upper bound. Every entry point checks seeds here (the command line, the
+    browser's seed box, experiment files).
+
+    Args:
+        value: the seed (an integer; booleans are refused).
+        name: the field as the user wrote it: ``"seed"`` (a parameter), ``"--seed"`` (an option) or an
+            experiment file's ``"replicates.root_seed"`` (a field, with ``where``).
+        text: also accept the text of such an integer (as ``int(text)`` reads it: surrounding spaces
+            allowed), as typed on the command line or in the browser; the message then shows the
+            integer, or the text if it is none.
+        where: the file the field is in (e.g. ``"experiment escalation.toml"``), prefixed to the message.
+
+    Raises:
+        ParameterError: one line, ``The 'seed' parameter must be an integer in [0, 2**63 - 1]. Got -1 instead.``
+    """
+    seed = value
+    if text and isinstance(value, str):
+        try:
+            seed = int(value)  # what argparse's type=int reads, so every command reports the same value
+        except ValueError:
+            pass
+    ok = isinstance(seed, (int, np.integer)) and not isinstance(seed, (bool, np.bool_)) and 0 <= seed <= MAX_SEED
     if not ok:
-        raise ParameterError(f"The {option!r} must be an integer in [0, 2**63 - 1]. Got {value!r} instead.")
-    return int(value)
+        kind = "option" if name.startswith("--") else "field" if where else "parameter"
+        message = f"the {name!r} {kind} must be an integer in [0, 2**63 - 1]. Got {seed!r} instead."
+        raise ParameterError(f"{where}: {message}" if where else message[0].upper() + message[1:])
+    return int(seed)
 
 
 def _fmt(x: float | None) -> str:
