@@ -48,7 +48,7 @@ from model.sim import dynamics
 from model.sim.agents import CountryAgent
 from model.sim.counterfactual import counterfactual_paths, ensemble_band, has_draws
 from model.sim.inputs import RunDraws, build_inputs, draw_run
-from model.sim.outcomes import Counterfactual, summarise
+from model.sim.outcomes import Counterfactual, regional_burden, summarise
 from model.sim.params import Params, counterfactual
 from model.sim.stability import response_radius
 from model.sim.units import AGENT_VARS
@@ -121,11 +121,10 @@ class ArmsRaceModel(Model):
         self.countries: list[CountryAgent] = [
             CountryAgent(self, iso, i, self.space[i]) for i, iso in enumerate(x.countries)]
         self._by_iso = {a.iso: a for a in self.countries}
-        self.gdp_weights = x.gdp0 / x.gdp0.sum()
         self.datacollector = DataCollector(
             model_reporters={
                 "year": "year",
-                "regional_burden": lambda m: float(sum(w * a.burden for w, a in zip(m.gdp_weights, m.countries))),
+                "regional_burden": lambda m: m.regional_burden(),
                 "regional_spending": lambda m: m.regional_spending(),
                 "us_demand": lambda m: float(np.ravel(m.sched.demand)[0]),
                 "alliance_credibility": lambda m: float(np.ravel(m.sched.credibility)[0]),
@@ -187,6 +186,11 @@ class ArmsRaceModel(Model):
             if weights:
                 data["hostility"] = max(weights)
         return g
+
+    def regional_burden(self) -> float:
+        """This year's burdens averaged with the start-year GDP weights (:func:`model.sim.outcomes.regional_burden`)."""
+        burden = np.array([[a.burden for a in self.countries]])
+        return float(regional_burden(burden, self.inputs.gdp0[None, :])[0])
 
     def regional_spending(self) -> float:
         return float(sum(a.spending for a in self.countries))

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from model.errors import ParameterError
+from model.sim.dynamics import REFERENCE_DEMAND
 
 COUNTRIES: tuple[str, ...] = ("USA", "JPN", "KOR", "PHL", "CHN", "PRK", "RUS")
 """The seven agents, in the canonical order used by every array (ISO 3166 alpha-3)."""
@@ -44,10 +45,6 @@ BLOC = {"USA": "US alliance", "JPN": "US alliance", "KOR": "US alliance", "PHL":
         "CHN": "rival", "PRK": "rival", "RUS": "rival"}
 NAMES = {"USA": "United States", "JPN": "Japan", "KOR": "South Korea", "PHL": "Philippines",
          "CHN": "China", "PRK": "North Korea", "RUS": "Russia"}
-REFERENCE_DEMAND = 0.02
-"""The burden the US expects of allies before any new demand (NATO's 2014 Wales guideline); the
-historical expectation, absorbed in each country's estimated intercept, so only a demand above it
-adds pressure (docs/MODEL.md, "Pressure")."""
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 ESTIMATES_FILE = DATA_DIR / "estimates.toml"
@@ -546,8 +543,10 @@ def validated_batch(base: Params, varied: Mapping[str, Any]) -> dict[str, np.nda
 
 STRUCTURAL = ("countries", "start_year", "until", "threat_model", "anchor")
 """Parameters that must be the same for every run of a batch (they set array shapes or code paths)."""
-RANDOMNESS = ("threat_noise", "budget_noise", "coefficient_draws", "prk_draws", "prk_burden_low", "prk_burden_high",
-              "prk_gdp_low", "prk_gdp_high")
+DRAW_SWITCHES = ("threat_noise", "budget_noise", "coefficient_draws", "prk_draws")
+"""The parameters that switch a run's random draws on (shock scales, draw flags; 0 = off): with all of
+them 0 the draws are never read (:func:`model.sim.counterfactual.has_draws`)."""
+RANDOMNESS = (*DRAW_SWITCHES, "prk_burden_low", "prk_burden_high", "prk_gdp_low", "prk_gdp_high")
 """What a run's randomness is made of: a counterfactual always keeps the run's own (docs/MODEL.md, "Outcomes")."""
 START = ("initial_burden", "growth")
 """Per-country start data a counterfactual keeps (the run and its counterfactual start from the same state)."""
