@@ -15,12 +15,13 @@ Model reporters, one row per year:
     (US$ bn, constant 2023); ``us_demand`` (burden demanded of allies, share);
     ``alliance_credibility`` (0-1); and per country (:data:`COUNTRY_REPORTERS`, ISO3 suffix)
     ``burden_JPN`` (share of GDP), ``spending_JPN`` (US$ bn, constant 2023), ``threat_JPN``
-    (dimensionless) and ``pressure_JPN`` (share of GDP), so that Mesa's ``make_plot_component``
-    can draw a country.
+    (US$ bn of hostility-weighted rival spending; linear model: weighted rival burdens) and
+    ``pressure_JPN`` (share of GDP), so that Mesa's ``make_plot_component`` can draw a country.
 Agent reporters, one row per country-year:
     ``country`` (ISO3); ``burden`` (share of GDP); ``spending`` (US$ bn, constant 2023);
-    ``gdp`` (US$ bn, constant 2023); ``capability`` (US$ bn); ``threat`` (dimensionless);
-    ``pressure`` (share of GDP); ``backlash`` (dimensionless).
+    ``gdp`` (US$ bn, constant 2023); ``capability`` (US$ bn); ``threat`` (US$ bn; linear model:
+    share of GDP); ``pressure`` (share of GDP); ``backlash`` (dimensionless). Units:
+    :data:`model.sim.units.UNITS`.
 
 Mesa conventions it follows, so the model drops into Mesa's own tools (``mesa.batch_run``,
 ``SolaraViz``, ``make_plot_component``, ``make_space_component``): the space is a
