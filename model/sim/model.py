@@ -3,9 +3,9 @@
 Build it from keyword arguments (``ArmsRaceModel(us_demand=0.035, rng=1)``, which is what
 ``mesa.batch_run`` and SolaraViz sliders do), from a :class:`~model.sim.params.Params`, or from a
 scenario file (:meth:`ArmsRaceModel.from_scenario`). All randomness is drawn from the model's own
-generator (``rng=``): one block of standard normal shocks at construction (see
-:func:`model.sim.inputs.draw_run`: yearly shocks, then the coefficient and North Korea draws), so a run
-is fully determined by its parameters and seed.
+generator (``rng=``): every draw of the run at construction (see :func:`model.sim.inputs.draw_run`:
+the 3 coefficient draws, North Korea's 2 uniforms, then the yearly shocks), so a run is fully
+determined by its parameters and seed.
 
 DataCollector reporters (the contract that tables, plots and the browser view read):
 
