@@ -287,6 +287,32 @@ def test_the_mesa_models_own_summary_is_the_batch_engines_runs_table(threat_scal
     if threat_scale == 30.0:
         assert runs.escalation.nunique() > 1
 
+
+def test_counterfactual_reuses_the_draws_the_fast_engine_made(monkeypatch):
+    """matched() given the runs' draws gives the counterfactual it draws itself, bit for bit, and the fast
+    engine passes its draws on instead of drawing every run's random numbers a second time."""
+    from model.sim import counterfactual
+    from model.sim.inputs import draw_runs
+
+    base = Params.from_kwargs(threat_noise=0.1, budget_noise=0.05, coefficient_draws=True, until=2032)
+    varied = {"us_demand": np.array([0.03, 0.05, 0.04]), "threat_noise": np.array([0.1, 0.2, 0.0])}
+    seeds = np.array([5, 6, 7])
+    own_cf, own_gdp = counterfactual.matched(base, seeds, varied)
+    given_cf, given_gdp = counterfactual.matched(base, seeds, varied, draws=draw_runs(seeds, 8, 7))
+    for a, b in ((own_cf.burden, given_cf.burden), (own_cf.threat, given_cf.threat), (own_gdp, given_gdp)):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="3 runs of 8 years"):
+        counterfactual.matched(base, seeds, varied, draws=draw_runs(seeds[:2], 8, 7))
+
+    before, _ = run_batch(base, varied, seeds, paths=False, band=0.01)
+    calls = []
+    monkeypatch.setattr(counterfactual, "draw_runs", lambda *a: calls.append(a) or draw_runs(*a))
+    after, _ = run_batch(base, varied, seeds, paths=False, band=0.01)
+    assert calls == []  # no second draw of the runs' random numbers
+    pd.testing.assert_frame_equal(before, after, check_exact=True)
+    counterfactual.matched(base, seeds, varied)
+    assert len(calls) == 1  # without draws given, matched still draws them itself
+
 def test_run_draws_are_fixed_in_order_and_prefix_stable():
     """Coefficient and North Korea draws first, then the shocks year by year: a shorter horizon sees the
     same draws and the first years of the same shocks, and the flags never change what is drawn."""

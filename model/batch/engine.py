@@ -31,7 +31,7 @@ import pyarrow as pa
 from model.errors import ParameterError
 from model.sim import dynamics
 from model.sim.counterfactual import ensemble_band, has_draws, matched, with_run_axis
-from model.sim.inputs import build_inputs, draw_runs
+from model.sim.inputs import RunDraws, build_inputs, draw_runs
 from model.sim.outcomes import Counterfactual, summarise
 from model.sim.params import Params, kept_by_counterfactual
 from model.sim.stability import response_radius
@@ -51,6 +51,8 @@ class Paths(NamedTuple):
         radius: (R,) stability radius at the start state under the runs' policies.
         cf: the runs' matched counterfactual paths (same seeds, base levers).
         band: noise band of the no-lever ensemble (share of GDP).
+        draws: the runs' draws as the fast engine made them (None: no draws, or the mesa engine), for
+            the counterfactual to reuse.
     """
 
     years: np.ndarray
@@ -60,6 +62,7 @@ class Paths(NamedTuple):
     radius: np.ndarray
     cf: Counterfactual
     band: float
+    draws: RunDraws | None = None
 
 
 def run_batch(base: Params, varied: Mapping[str, np.ndarray], seeds: Sequence[int] | np.ndarray,
@@ -114,7 +117,8 @@ def simulate(base: Params, varied: Mapping[str, np.ndarray], seeds: np.ndarray, 
     else:
         raise ParameterError(f"The 'engine' must be one of {', '.join(map(repr, ENGINES))}. Got {engine!r} instead.")
     levers = [k for k in varied if not kept_by_counterfactual(k)]
-    cf = Counterfactual(p.values["burden"], p.values["threat"]) if not levers else matched(base, seeds, varied)[0]
+    cf = (Counterfactual(p.values["burden"], p.values["threat"]) if not levers
+          else matched(base, seeds, varied, draws=p.draws)[0])
     return p._replace(cf=cf, band=ensemble_band(base) if band is None else float(band))
 
 
@@ -133,7 +137,7 @@ def simulate_fast(base: Params, varied: Mapping[str, np.ndarray], seeds: np.ndar
     values = dynamics.simulate(x, None if draws is None else draws.noise)
     years = np.arange(x.start_year, x.until + 1)
     return Paths(years, x.countries, {v: values[v] for v in AGENT_VARS}, np.broadcast_to(x.burden_cap, (r, n)),
-                 response_radius(x, dynamics.start_state(x)), None, 0.0)
+                 response_radius(x, dynamics.start_state(x)), None, 0.0, draws)
 
 
 def simulate_mesa(base: Params, varied: Mapping[str, np.ndarray], seeds: np.ndarray) -> Paths:

@@ -56,20 +56,28 @@ def counterfactual_paths(params: Params, draws: RunDraws | None, n_runs: int,
     return dynamics.simulate(x, None if draws is None else draws.noise)
 
 
-def matched(params: Params, seeds: np.ndarray, varied: Mapping[str, np.ndarray] | None = None
-            ) -> tuple[Counterfactual, np.ndarray]:
+def matched(params: Params, seeds: np.ndarray, varied: Mapping[str, np.ndarray] | None = None,
+            draws: RunDraws | None = None) -> tuple[Counterfactual, np.ndarray]:
     """The counterfactual of runs with ``seeds`` under ``params``: (burden and threat paths, GDP paths).
 
     Of the runs' ``varied`` parameters, those a counterfactual keeps (randomness, start data:
     :func:`model.sim.params.kept_by_counterfactual`) keep their per-run values; the rest take the
     value in ``params``.
+
+    ``draws``: the runs' draws if the caller has already made them (``draw_runs(seeds, T, N)``, as the
+    batch engine has), so they are not drawn again; used exactly when the counterfactual needs draws.
+    Without them they are drawn here when needed. Either way the result is the same, bit for bit.
     """
     seeds = np.asarray(seeds)
     kept = {k: np.asarray(v) for k, v in (varied or {}).items() if kept_by_counterfactual(k)}
     steps, n = params["until"] - params["start_year"], len(params.countries)
-    draws = None
-    if has_draws(params) or any(k in RANDOMNESS and np.any(np.asarray(v, float) != 0) for k, v in kept.items()):
+    if not (has_draws(params) or any(k in RANDOMNESS and np.any(np.asarray(v, float) != 0) for k, v in kept.items())):
+        draws = None
+    elif draws is None:
         draws = draw_runs(seeds, steps, n)
+    elif draws.noise.shape != (len(seeds), steps, 2, n):
+        raise ValueError(f"draws for {len(seeds)} runs of {steps} years and {n} countries expected, "
+                         f"got shocks of shape {draws.noise.shape}")
     out = counterfactual_paths(params, draws, len(seeds), kept)
     return Counterfactual(out["burden"], out["threat"]), out["gdp"]
 
