@@ -252,6 +252,67 @@ def test_engines_agree_with_coefficient_and_north_korea_draws():
     assert not np.allclose(plain.final_burden_jpn, runs_f.final_burden_jpn)
 
 
+
+@pytest.mark.parametrize("threat_scale", [1.0, 8.0, 30.0])
+def test_the_mesa_models_own_summary_is_the_batch_engines_runs_table(threat_scale):
+    """ArmsRaceModel.summary() (what `armsrace run`, the report and the browser show) against the fast
+    engine's runs table: the same outcomes, bit for bit, with shocks and draws on and levers moved.
+
+    The two compute their counterfactuals differently -- the model from the baseline's levers
+    (params.counterfactual) with its own draws, the engine from the batch base (counterfactual.matched)
+    -- so they agree only if both keep the same randomness and reset the same levers. The base here is
+    the defaults plus randomness, where both counterfactuals must be the same run."""
+    base = Params.from_kwargs(threat_noise=0.1, budget_noise=0.05, coefficient_draws=True, prk_draws=True,
+                              until=2040)
+    varied = {"us_demand": np.array([0.035, 0.02, 0.05, 0.035]),
+              "threat_scale": np.array([threat_scale, 1.0, threat_scale, 2 * threat_scale])}
+    seeds = np.array([3, 11, 42, 2**40])
+    runs, _ = run_batch(base, varied, seeds, engine="fast", paths=False)
+    summaries = []
+    for i, seed in enumerate(seeds):
+        model = ArmsRaceModel(params=base.replace(**{k: v[i].item() for k, v in varied.items()}), rng=int(seed))
+        summaries.append(model.run().summary())
+    shared = [c for c in runs.columns if c in summaries[0]]
+    assert set(summaries[0]) <= set(shared) and {"escalation", "regional_excess_end", "security_dilemma_index",
+                                                 "final_burden_jpn", "stability_radius", "cross_3_5pct_jpn",
+                                                 "loop_closes"} <= set(shared)
+    for i, summary in enumerate(summaries):
+        for col in shared:
+            batch = runs[col].iloc[i]
+            batch = None if col.startswith("cross_") and np.isnan(batch) else batch
+            assert summary[col] == batch or (summary[col] != summary[col] and batch != batch), \
+                (i, col, summary[col], batch)
+    # the runs are not trivial: the lever moved the outcome against the counterfactual
+    assert (runs.regional_excess_end.to_numpy()[[0, 2]] != 0).all()
+    if threat_scale == 30.0:
+        assert runs.escalation.nunique() > 1
+
+
+def test_counterfactual_reuses_the_draws_the_fast_engine_made(monkeypatch):
+    """matched() given the runs' draws gives the counterfactual it draws itself, bit for bit, and the fast
+    engine passes its draws on instead of drawing every run's random numbers a second time."""
+    from model.sim import counterfactual
+    from model.sim.inputs import draw_runs
+
+    base = Params.from_kwargs(threat_noise=0.1, budget_noise=0.05, coefficient_draws=True, until=2032)
+    varied = {"us_demand": np.array([0.03, 0.05, 0.04]), "threat_noise": np.array([0.1, 0.2, 0.0])}
+    seeds = np.array([5, 6, 7])
+    own_cf, own_gdp = counterfactual.matched(base, seeds, varied)
+    given_cf, given_gdp = counterfactual.matched(base, seeds, varied, draws=draw_runs(seeds, 8, 7))
+    for a, b in ((own_cf.burden, given_cf.burden), (own_cf.threat, given_cf.threat), (own_gdp, given_gdp)):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="3 runs of 8 years"):
+        counterfactual.matched(base, seeds, varied, draws=draw_runs(seeds[:2], 8, 7))
+
+    before, _ = run_batch(base, varied, seeds, paths=False, band=0.01)
+    calls = []
+    monkeypatch.setattr(counterfactual, "draw_runs", lambda *a: calls.append(a) or draw_runs(*a))
+    after, _ = run_batch(base, varied, seeds, paths=False, band=0.01)
+    assert calls == []  # no second draw of the runs' random numbers
+    pd.testing.assert_frame_equal(before, after, check_exact=True)
+    counterfactual.matched(base, seeds, varied)
+    assert len(calls) == 1  # without draws given, matched still draws them itself
+
 def test_run_draws_are_fixed_in_order_and_prefix_stable():
     """Coefficient and North Korea draws first, then the shocks year by year: a shorter horizon sees the
     same draws and the first years of the same shocks, and the flags never change what is drawn."""

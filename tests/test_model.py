@@ -131,3 +131,46 @@ def test_mesas_solaraviz_with_plot_and_space_components_resets_to_the_chosen_sce
             assert model.value.year == 2025 and len(_images(rc)) == 4
         finally:
             rc.close()
+
+
+def _drawn_figure(monkeypatch, component, model):
+    """The matplotlib figure Mesa's plot component draws for ``model`` (solara.FigureMatplotlib intercepted)."""
+    from mesa.visualization.components import matplotlib_components
+
+    figures = []
+    monkeypatch.setattr(matplotlib_components.solara, "FigureMatplotlib", lambda fig, **_: figures.append(fig))
+    box, rc = solara.render(component(model), handle_error=False)
+    rc.close()
+    assert len(figures) == 1
+    return figures[0]
+
+
+@pytest.mark.parametrize("start,until", [(1995, 2005), (2024, 2034)])
+def test_mesa_country_plot_labels_steps_with_the_runs_own_years(monkeypatch, start, until):
+    from model.viz.mesa_components import country_plot
+
+    model = ArmsRaceModel(start_year=start, until=until, rng=1).run()
+    component, page = country_plot("threat")
+    ax = _drawn_figure(monkeypatch, component, model).axes[0]
+    low, high = ax.get_xlim()
+    steps = [s for s in ax.get_xticks() if low <= s <= high]
+    labels = ax.xaxis.get_major_formatter().format_ticks(steps)
+    assert labels[0] == str(start) and labels == [str(start + int(s)) for s in steps], labels
+    assert int(labels[-1]) > until - 5 and page == 0
+    # threat in the unit model.sim.units declares: US$ bn of hostile spending, not an index
+    assert ax.get_ylabel() == "Perceived threat (US$ bn)"
+    assert ax.get_lines()[0].get_ydata()[-1] > 10
+
+
+def test_mesa_country_plot_units_come_from_the_unit_declaration(monkeypatch):
+    from model.sim.units import UNITS, shown
+    from model.viz.mesa_components import country_plot
+
+    assert "US$ bn" in UNITS["threat"] and shown("threat") == ("US$ bn", 1.0)
+    model = ArmsRaceModel(threat_model="linear", countries=["USA", "JPN", "CHN"], rng=1)
+    ax = _drawn_figure(monkeypatch, country_plot("threat")[0], model).axes[0]
+    assert ax.get_ylabel() == f"Perceived threat ({shown('threat', linear=True)[0]})"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["United States", "Japan", "China"]
+    ax = _drawn_figure(monkeypatch, country_plot("burden")[0], model).axes[0]
+    assert ax.get_ylabel() == "Military burden (% of GDP)"
+    assert ax.yaxis.get_major_formatter()(0.02, 0) == "2"

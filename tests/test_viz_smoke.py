@@ -73,14 +73,14 @@ def test_scenario_model_accepts_what_solaraviz_passes_on_reset():
 
 @pytest.mark.parametrize("seed", ["abc", "-1", "1.5", True])
 def test_bad_seed_is_a_parameter_error(seed):
-    with pytest.raises(ParameterError, match="The 'seed' parameter must be a non-negative integer"):
+    with pytest.raises(ParameterError, match=r"The 'seed' parameter must be an integer in \[0, 2\*\*63 - 1\]"):
         controls.ScenarioModel(seed=seed)
 
 
 def test_page_model_survives_a_bad_seed_and_says_so():
     m = controls.PageModel(scenario_name="baseline", seed="abc", us_demand=0.04)
     assert m.seed == 0 and m.params["us_demand"] == 0.04
-    assert m.input_error.startswith("The 'seed' parameter must be a non-negative integer. Got 'abc'")
+    assert m.input_error.startswith("The 'seed' parameter must be an integer in [0, 2**63 - 1]. Got 'abc'")
     assert controls.PageModel(seed="12").input_error is None
 
 

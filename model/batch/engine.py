@@ -30,8 +30,8 @@ import pyarrow as pa
 
 from model.errors import ParameterError
 from model.sim import dynamics
-from model.sim.counterfactual import ensemble_band, matched
-from model.sim.inputs import GLOBALS, build_inputs, draw_runs
+from model.sim.counterfactual import ensemble_band, has_draws, matched, with_run_axis
+from model.sim.inputs import RunDraws, build_inputs, draw_runs
 from model.sim.outcomes import Counterfactual, summarise
 from model.sim.params import Params, kept_by_counterfactual
 from model.sim.stability import response_radius
@@ -51,6 +51,8 @@ class Paths(NamedTuple):
         radius: (R,) stability radius at the start state under the runs' policies.
         cf: the runs' matched counterfactual paths (same seeds, base levers).
         band: noise band of the no-lever ensemble (share of GDP).
+        draws: the runs' draws as the fast engine made them (None: no draws, or the mesa engine), for
+            the counterfactual to reuse.
     """
 
     years: np.ndarray
@@ -60,6 +62,7 @@ class Paths(NamedTuple):
     radius: np.ndarray
     cf: Counterfactual
     band: float
+    draws: RunDraws | None = None
 
 
 def run_batch(base: Params, varied: Mapping[str, np.ndarray], seeds: Sequence[int] | np.ndarray,
@@ -114,43 +117,27 @@ def simulate(base: Params, varied: Mapping[str, np.ndarray], seeds: np.ndarray, 
     else:
         raise ParameterError(f"The 'engine' must be one of {', '.join(map(repr, ENGINES))}. Got {engine!r} instead.")
     levers = [k for k in varied if not kept_by_counterfactual(k)]
-    cf = Counterfactual(p.values["burden"], p.values["threat"]) if not levers else matched(base, seeds, varied)[0]
+    cf = (Counterfactual(p.values["burden"], p.values["threat"]) if not levers
+          else matched(base, seeds, varied, draws=p.draws)[0])
     return p._replace(cf=cf, band=ensemble_band(base) if band is None else float(band))
 
 
 def simulate_fast(base: Params, varied: Mapping[str, np.ndarray], seeds: np.ndarray) -> Paths:
     """All runs at once through :func:`model.sim.dynamics.simulate` (arrays with a leading run axis)."""
     r = len(seeds)
-    full = _with_run_axis(base, varied, r)
+    full = with_run_axis(base, varied, r)
     n, steps = len(base.countries), base["until"] - base["start_year"]
     draws = None
     # Zero noise scales make every shock exactly neutral (exp(0) = 1, 0 * z = 0) and switched-off
     # coefficient / North Korea draws are never read, so skipping the draws changes no bit of the
     # result and saves most of the time of deterministic sweeps.
-    if _needs_draws(base, full):
+    if has_draws(base, full):
         draws = draw_runs(seeds, steps, n)
     x = build_inputs(base, full, draws)
     values = dynamics.simulate(x, None if draws is None else draws.noise)
     years = np.arange(x.start_year, x.until + 1)
     return Paths(years, x.countries, {v: values[v] for v in AGENT_VARS}, np.broadcast_to(x.burden_cap, (r, n)),
-                 response_radius(x, dynamics.start_state(x)), None, 0.0)
-
-
-def _needs_draws(base: Params, varied: Mapping[str, np.ndarray]) -> bool:
-    """True if any run has shocks or coefficient / North Korea draws switched on."""
-    for name in ("threat_noise", "budget_noise", "coefficient_draws", "prk_draws"):
-        values = varied[name] if name in varied else base[name]
-        if np.any(np.asarray(values, dtype=float) != 0.0):
-            return True
-    return False
-
-
-def _with_run_axis(base: Params, varied: Mapping[str, np.ndarray], r: int) -> dict[str, np.ndarray]:
-    """``varied``, or (when empty) one global held at its base value, so the batch has R runs."""
-    if varied:
-        return dict(varied)
-    name = GLOBALS[0]
-    return {name: np.full(r, float(base[name]))}
+                 response_radius(x, dynamics.start_state(x)), None, 0.0, draws)
 
 
 def simulate_mesa(base: Params, varied: Mapping[str, np.ndarray], seeds: np.ndarray) -> Paths:
@@ -224,8 +211,8 @@ def agents_table(p: Paths, run_ids: np.ndarray, variables: Sequence[str] = AGENT
 
 def inputs_of(base: Params, varied: Mapping[str, np.ndarray], seeds: np.ndarray) -> dynamics.Inputs:
     """The fast engine's inputs for a batch (for diagnostics and benchmarks)."""
-    full = _with_run_axis(base, varied, len(seeds))
+    full = with_run_axis(base, varied, len(seeds))
     draws = None
-    if _needs_draws(base, full):
+    if has_draws(base, full):
         draws = draw_runs(seeds, base["until"] - base["start_year"], len(base.countries))
     return build_inputs(base, full, draws)

@@ -80,7 +80,7 @@ import pandas as pd
 
 from model.errors import ParameterError
 from model.sim.inputs import STRUCTURAL, build_inputs
-from model.sim.params import COUNTRIES, Params, specs
+from model.sim.params import COUNTRIES, Params, check_seed, specs
 from model.sim.scenarios import load_scenario, read_toml
 from model.sim.units import AGENT_VARS
 
@@ -325,7 +325,7 @@ def load_experiment(path: str | Path) -> Experiment:
             raise ParameterError(f"{where}: the 'design.n' field must be a power of 2 (Sobol' sequence "
                                  f"balance). Got {n!r} instead.")
     second_order = _bool(design, "second_order", True, where, "design")
-    design_seed = _int(design, "seed", where, "design", low=0, default=0)
+    design_seed = check_seed(design.get("seed", 0), "design.seed", where=where)
     max_runs = _int(design, "max_runs", where, "design", low=1, default=DEFAULT_MAX_RUNS)
 
     varied = _varied(doc.get("parameters", {}), kind, base, doc.get("fixed", {}), where, max_runs)
@@ -335,19 +335,17 @@ def load_experiment(path: str | Path) -> Experiment:
         raise ParameterError(f"{where}: give either 'replicates.root_seed' or 'replicates.seeds', not "
                              f"both. Got {reps['root_seed']!r} and {seed_list!r}.")
     if seed_list is not None:
-        if (not isinstance(seed_list, list) or not seed_list
-                or not all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s < 2**63
-                           for s in seed_list)):
+        if not isinstance(seed_list, list) or not seed_list:
             raise ParameterError(f"{where}: the 'replicates.seeds' field must be a non-empty list of "
-                                 f"integers >= 0. Got {seed_list!r} instead.")
-        seed_list = tuple(seed_list)
+                                 f"seeds. Got {seed_list!r} instead.")
+        seed_list = tuple(check_seed(s, "replicates.seeds", where=where) for s in seed_list)
     count = _int(reps, "count", where, "replicates", low=1,
                  default=len(seed_list) if seed_list is not None else 1)
     if seed_list is not None and len(seed_list) != count:
         raise ParameterError(f"{where}: 'replicates.seeds' must list one seed per replicate "
                              f"({count}). Got {len(seed_list)} seeds instead.")
-    root_seed = None if seed_list is not None else _int(reps, "root_seed", where, "replicates", low=0,
-                                                        default=0)
+    root_seed = None if seed_list is not None else check_seed(reps.get("root_seed", 0), "replicates.root_seed",
+                                                              where=where)
     check_size(kind, varied, samples, n, second_order, count, max_runs, where)
 
     keep_paths = _bool(keep, "paths", True, where, "keep")

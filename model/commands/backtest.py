@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="last test year (default: %(default)s, the last SIPRI year)")
     p.add_argument("--train-start", type=int, default=1993, metavar="YEAR",
                    help="first year of every estimation sample (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the bootstrap intervals (default 0)")
+    p.add_argument("--seed", default="0", metavar="N", help="seed of the bootstrap intervals (default 0)")
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="output folder (default: results/backtest-<train-until> or results/backtest-rolling)")
     p.add_argument("--force", action="store_true",
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from model.commands.calibrate import parse_years
     from model.sim.params import check_seed
 
-    seed = check_seed(args.seed, "--seed")
+    seed = check_seed(args.seed, "--seed", text=True)
     t0 = time.perf_counter()
     if args.rolling:
         first, last = parse_years(args.rolling, "--rolling")

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from model.errors import UsageError
-
 ORDER = 100
 FIG_DIR = "report"
 """:data:`model.report.FIG_DIR`, repeated so that ``--help`` needs no numpy (tests/test_layers.py checks it)."""
@@ -30,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quick", action="store_true",
                    help="small samples (Sobol N=8 instead of the experiment's, two backtest origins, 20 coefficient "
                         "draws): seconds, for tests")
-    p.add_argument("--seed", type=int, default=0,
+    p.add_argument("--seed", default="0", metavar="N",
                    help="seed of the bootstrap intervals of the Sobol indices (default: 0; the design and run "
                         "seeds are the experiment's)")
     p.add_argument("--force", action="store_true",
@@ -42,10 +40,9 @@ def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from model.report import QUICK, Settings, write_report
+    from model.sim.params import check_seed
 
-    if args.seed < 0:
-        raise UsageError(f"The '--seed' option must be a non-negative integer. Got {args.seed!r} instead.")
-    settings = replace(QUICK if args.quick else Settings(), seed=args.seed)
+    settings = replace(QUICK if args.quick else Settings(), seed=check_seed(args.seed, "--seed", text=True))
     rep = write_report(args.out, settings, force=args.force)
     claims = rep.tables["claims"]
     counts = claims["verdict"].value_counts()

@@ -29,8 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--scenario", default="baseline", metavar="NAME|PATH",
                    help="scenario name from 'armsrace scenarios' or a path to a .toml file (default: baseline)")
-    p.add_argument("--seed", type=seed_value, default=0,
-                   help="seed of the run's random generator, an integer >= 0 (default: 0)")
+    p.add_argument("--seed", default="0", metavar="N",
+                   help="seed of the run's random generator, an integer in [0, 2**63 - 1] (default: 0)")
     p.add_argument("--until", type=int, default=None, metavar="YEAR",
                    help="last simulated year (default: the scenario's, 2040)")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
@@ -40,17 +40,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true",
                    help="replace this command's own earlier outputs in the output folder (never other files)")
     p.set_defaults(func=run)
-
-
-def seed_value(text: str) -> int:
-    """An argparse type: a seed is an integer >= 0 (numpy's SeedSequence refuses negatives)."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"The '--seed' option must be an integer >= 0. Got {text!r} instead.")
-    return value
 
 
 def parse_set(items: list[str]) -> dict:
@@ -72,8 +61,10 @@ def parse_set(items: list[str]) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     from model.batch.store import metadata, staged_output, write_csv, write_json, write_table
+    from model.sim.params import check_seed
     from model.sim.scenarios import load_scenario
 
+    seed = check_seed(args.seed, "--seed", text=True)
     scenario = load_scenario(args.scenario)
     overrides = parse_set(args.set)
     if args.until is not None:
@@ -87,15 +78,15 @@ def run(args: argparse.Namespace) -> int:
         from model.charts.style import save_figure
         from model.sim.model import ArmsRaceModel
 
-        model = ArmsRaceModel(params=params, rng=args.seed).run()
+        model = ArmsRaceModel(params=params, rng=seed).run()
         table = model.agent_table()
-        summary = {"scenario": scenario.name, "seed": args.seed, **model.summary()}
+        summary = {"scenario": scenario.name, "seed": seed, **model.summary()}
         write_table(table, stage, "agents")
         write_json(summary, stage / "summary.json")
         write_csv(pd.DataFrame([summary]), stage / "summary.csv")
-        write_json(metadata(scenario=scenario.name, scenario_file=str(scenario.path), seed=args.seed,
+        write_json(metadata(scenario=scenario.name, scenario_file=str(scenario.path), seed=seed,
                             parameters=params.values, overrides=overrides), stage / "metadata.json")
-        title = f"Scenario '{scenario.name}' (seed {args.seed}): {scenario.description}"
+        title = f"Scenario '{scenario.name}' (seed {seed}): {scenario.description}"
         for stem, plot in RUN_FIGURES.items():
             save_figure(plot(table, title), stage, stem, ("png",), dpi=120)
     print(f"{scenario.name}: {summary['escalation']}, regional spending "

@@ -22,17 +22,28 @@ import numpy as np
 from model.sim import dynamics
 from model.sim.inputs import RunDraws, build_inputs, draw_runs
 from model.sim.outcomes import Counterfactual, noise_band
-from model.sim.params import RANDOMNESS, Params, kept_by_counterfactual
+from model.sim.params import DRAW_SWITCHES, RANDOMNESS, Params, kept_by_counterfactual
 
 BAND_RUNS = 64
 """Counterfactual runs (seeds 0..63) whose spread of late growth sets the noise band."""
 GLOBAL = "us_demand"
-"""A global held at its base value to give a batch its run axis."""
+"""A global held at its base value to give a batch its run axis (:func:`with_run_axis`)."""
 
 
-def has_draws(params: Params) -> bool:
-    """True if the runs of ``params`` have shocks or coefficient / North Korea draws."""
-    return any(float(params[k]) != 0.0 for k in ("threat_noise", "budget_noise", "coefficient_draws", "prk_draws"))
+def has_draws(params: Params, varied: Mapping[str, np.ndarray] | None = None) -> bool:
+    """True if any run of ``params`` has shocks or coefficient / North Korea draws.
+
+    ``varied``: per-run values overriding ``params`` (a batch); any run with a switch of
+    :data:`model.sim.params.DRAW_SWITCHES` on counts.
+    """
+    varied = varied or {}
+    return any(np.any(np.asarray(varied[k] if k in varied else params[k], dtype=float) != 0.0)
+               for k in DRAW_SWITCHES)
+
+
+def with_run_axis(params: Params, varied: Mapping[str, np.ndarray] | None, n_runs: int) -> dict[str, np.ndarray]:
+    """``varied``, or (when empty) :data:`GLOBAL` held at its value in ``params``, so a batch has ``n_runs`` runs."""
+    return dict(varied) if varied else {GLOBAL: np.full(n_runs, float(params[GLOBAL]))}
 
 
 def counterfactual_paths(params: Params, draws: RunDraws | None, n_runs: int,
@@ -41,25 +52,32 @@ def counterfactual_paths(params: Params, draws: RunDraws | None, n_runs: int,
 
     ``kept``: per-run values the counterfactual keeps from its runs (randomness, start data).
     """
-    varied = dict(kept or {}) or {GLOBAL: np.full(n_runs, float(params[GLOBAL]))}
-    x = build_inputs(params, varied, draws)
+    x = build_inputs(params, with_run_axis(params, kept, n_runs), draws)
     return dynamics.simulate(x, None if draws is None else draws.noise)
 
 
-def matched(params: Params, seeds: np.ndarray, varied: Mapping[str, np.ndarray] | None = None
-            ) -> tuple[Counterfactual, np.ndarray]:
+def matched(params: Params, seeds: np.ndarray, varied: Mapping[str, np.ndarray] | None = None,
+            draws: RunDraws | None = None) -> tuple[Counterfactual, np.ndarray]:
     """The counterfactual of runs with ``seeds`` under ``params``: (burden and threat paths, GDP paths).
 
     Of the runs' ``varied`` parameters, those a counterfactual keeps (randomness, start data:
     :func:`model.sim.params.kept_by_counterfactual`) keep their per-run values; the rest take the
     value in ``params``.
+
+    ``draws``: the runs' draws if the caller has already made them (``draw_runs(seeds, T, N)``, as the
+    batch engine has), so they are not drawn again; used exactly when the counterfactual needs draws.
+    Without them they are drawn here when needed. Either way the result is the same, bit for bit.
     """
     seeds = np.asarray(seeds)
     kept = {k: np.asarray(v) for k, v in (varied or {}).items() if kept_by_counterfactual(k)}
     steps, n = params["until"] - params["start_year"], len(params.countries)
-    draws = None
-    if has_draws(params) or any(k in RANDOMNESS and np.any(np.asarray(v, float) != 0) for k, v in kept.items()):
+    if not (has_draws(params) or any(k in RANDOMNESS and np.any(np.asarray(v, float) != 0) for k, v in kept.items())):
+        draws = None
+    elif draws is None:
         draws = draw_runs(seeds, steps, n)
+    elif draws.noise.shape != (len(seeds), steps, 2, n):
+        raise ValueError(f"draws for {len(seeds)} runs of {steps} years and {n} countries expected, "
+                         f"got shocks of shape {draws.noise.shape}")
     out = counterfactual_paths(params, draws, len(seeds), kept)
     return Counterfactual(out["burden"], out["threat"]), out["gdp"]
 

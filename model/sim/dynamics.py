@@ -32,7 +32,9 @@ from typing import NamedTuple
 import numpy as np
 
 REFERENCE_DEMAND = 0.02
-"""The historical US expectation of its allies (absorbed by the intercepts): only more adds pressure."""
+"""The burden the US expects of allies before any new demand (NATO's 2014 Wales guideline); the
+historical expectation, absorbed in each country's estimated intercept, so only a demand above it
+adds pressure (docs/MODEL.md, "Pressure"). The default of the ``us_demand`` parameter."""
 
 
 def weighted_sum(weights: np.ndarray, values: np.ndarray) -> np.ndarray:

@@ -3,9 +3,9 @@
 Build it from keyword arguments (``ArmsRaceModel(us_demand=0.035, rng=1)``, which is what
 ``mesa.batch_run`` and SolaraViz sliders do), from a :class:`~model.sim.params.Params`, or from a
 scenario file (:meth:`ArmsRaceModel.from_scenario`). All randomness is drawn from the model's own
-generator (``rng=``): one block of standard normal shocks at construction (see
-:func:`model.sim.inputs.draw_run`: yearly shocks, then the coefficient and North Korea draws), so a run
-is fully determined by its parameters and seed.
+generator (``rng=``): every draw of the run at construction (see :func:`model.sim.inputs.draw_run`:
+the 3 coefficient draws, North Korea's 2 uniforms, then the yearly shocks), so a run is fully
+determined by its parameters and seed.
 
 DataCollector reporters (the contract that tables, plots and the browser view read):
 
@@ -15,12 +15,13 @@ Model reporters, one row per year:
     (US$ bn, constant 2023); ``us_demand`` (burden demanded of allies, share);
     ``alliance_credibility`` (0-1); and per country (:data:`COUNTRY_REPORTERS`, ISO3 suffix)
     ``burden_JPN`` (share of GDP), ``spending_JPN`` (US$ bn, constant 2023), ``threat_JPN``
-    (dimensionless) and ``pressure_JPN`` (share of GDP), so that Mesa's ``make_plot_component``
-    can draw a country.
+    (US$ bn of hostility-weighted rival spending; linear model: weighted rival burdens) and
+    ``pressure_JPN`` (share of GDP), so that Mesa's ``make_plot_component`` can draw a country.
 Agent reporters, one row per country-year:
     ``country`` (ISO3); ``burden`` (share of GDP); ``spending`` (US$ bn, constant 2023);
-    ``gdp`` (US$ bn, constant 2023); ``capability`` (US$ bn); ``threat`` (dimensionless);
-    ``pressure`` (share of GDP); ``backlash`` (dimensionless).
+    ``gdp`` (US$ bn, constant 2023); ``capability`` (US$ bn); ``threat`` (US$ bn; linear model:
+    share of GDP); ``pressure`` (share of GDP); ``backlash`` (dimensionless). Units:
+    :data:`model.sim.units.UNITS`.
 
 Mesa conventions it follows, so the model drops into Mesa's own tools (``mesa.batch_run``,
 ``SolaraViz``, ``make_plot_component``, ``make_space_component``): the space is a
@@ -48,7 +49,7 @@ from model.sim import dynamics
 from model.sim.agents import CountryAgent
 from model.sim.counterfactual import counterfactual_paths, ensemble_band, has_draws
 from model.sim.inputs import RunDraws, build_inputs, draw_run
-from model.sim.outcomes import Counterfactual, summarise
+from model.sim.outcomes import Counterfactual, regional_burden, summarise
 from model.sim.params import Params, counterfactual
 from model.sim.stability import response_radius
 from model.sim.units import AGENT_VARS
@@ -121,11 +122,10 @@ class ArmsRaceModel(Model):
         self.countries: list[CountryAgent] = [
             CountryAgent(self, iso, i, self.space[i]) for i, iso in enumerate(x.countries)]
         self._by_iso = {a.iso: a for a in self.countries}
-        self.gdp_weights = x.gdp0 / x.gdp0.sum()
         self.datacollector = DataCollector(
             model_reporters={
                 "year": "year",
-                "regional_burden": lambda m: float(sum(w * a.burden for w, a in zip(m.gdp_weights, m.countries))),
+                "regional_burden": lambda m: m.regional_burden(),
                 "regional_spending": lambda m: m.regional_spending(),
                 "us_demand": lambda m: float(np.ravel(m.sched.demand)[0]),
                 "alliance_credibility": lambda m: float(np.ravel(m.sched.credibility)[0]),
@@ -187,6 +187,11 @@ class ArmsRaceModel(Model):
             if weights:
                 data["hostility"] = max(weights)
         return g
+
+    def regional_burden(self) -> float:
+        """This year's burdens averaged with the start-year GDP weights (:func:`model.sim.outcomes.regional_burden`)."""
+        burden = np.array([[a.burden for a in self.countries]])
+        return float(regional_burden(burden, self.inputs.gdp0[None, :])[0])
 
     def regional_spending(self) -> float:
         return float(sum(a.spending for a in self.countries))

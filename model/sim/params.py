@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from model.errors import ParameterError
+from model.sim.dynamics import REFERENCE_DEMAND
 
 COUNTRIES: tuple[str, ...] = ("USA", "JPN", "KOR", "PHL", "CHN", "PRK", "RUS")
 """The seven agents, in the canonical order used by every array (ISO 3166 alpha-3)."""
@@ -44,10 +45,6 @@ BLOC = {"USA": "US alliance", "JPN": "US alliance", "KOR": "US alliance", "PHL":
         "CHN": "rival", "PRK": "rival", "RUS": "rival"}
 NAMES = {"USA": "United States", "JPN": "Japan", "KOR": "South Korea", "PHL": "Philippines",
          "CHN": "China", "PRK": "North Korea", "RUS": "Russia"}
-REFERENCE_DEMAND = 0.02
-"""The burden the US expects of allies before any new demand (NATO's 2014 Wales guideline); the
-historical expectation, absorbed in each country's estimated intercept, so only a demand above it
-adds pressure (docs/MODEL.md, "Pressure")."""
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 ESTIMATES_FILE = DATA_DIR / "estimates.toml"
@@ -156,12 +153,37 @@ class Spec:
         return arr
 
 
-def check_seed(value: Any, option: str = "seed") -> int:
-    """A seed: an integer in [0, 2**63 - 1] (numpy's SeedSequence refuses negatives; tables store int64)."""
-    ok = isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) and 0 <= value <= MAX_SEED
+def check_seed(value: Any, name: str = "seed", *, text: bool = False, where: str = "") -> int:
+    """The one definition of a valid seed: an integer in [0, 2**63 - 1], returned as an int.
+
+    numpy's ``default_rng`` / ``SeedSequence`` refuse negative integers, and every table stores seeds
+    as int64, hence the upper bound. Every entry point checks seeds here (the command line, the
+    browser's seed box, experiment files).
+
+    Args:
+        value: the seed (an integer; booleans are refused).
+        name: the field as the user wrote it: ``"seed"`` (a parameter), ``"--seed"`` (an option) or an
+            experiment file's ``"replicates.root_seed"`` (a field, with ``where``).
+        text: also accept the text of such an integer (as ``int(text)`` reads it: surrounding spaces
+            allowed), as typed on the command line or in the browser; the message then shows the
+            integer, or the text if it is none.
+        where: the file the field is in (e.g. ``"experiment escalation.toml"``), prefixed to the message.
+
+    Raises:
+        ParameterError: one line, ``The 'seed' parameter must be an integer in [0, 2**63 - 1]. Got -1 instead.``
+    """
+    seed = value
+    if text and isinstance(value, str):
+        try:
+            seed = int(value)  # what argparse's type=int reads, so every command reports the same value
+        except ValueError:
+            pass
+    ok = isinstance(seed, (int, np.integer)) and not isinstance(seed, (bool, np.bool_)) and 0 <= seed <= MAX_SEED
     if not ok:
-        raise ParameterError(f"The {option!r} must be an integer in [0, 2**63 - 1]. Got {value!r} instead.")
-    return int(value)
+        kind = "option" if name.startswith("--") else "field" if where else "parameter"
+        message = f"the {name!r} {kind} must be an integer in [0, 2**63 - 1]. Got {seed!r} instead."
+        raise ParameterError(f"{where}: {message}" if where else message[0].upper() + message[1:])
+    return int(seed)
 
 
 def _fmt(x: float | None) -> str:
@@ -521,8 +543,10 @@ def validated_batch(base: Params, varied: Mapping[str, Any]) -> dict[str, np.nda
 
 STRUCTURAL = ("countries", "start_year", "until", "threat_model", "anchor")
 """Parameters that must be the same for every run of a batch (they set array shapes or code paths)."""
-RANDOMNESS = ("threat_noise", "budget_noise", "coefficient_draws", "prk_draws", "prk_burden_low", "prk_burden_high",
-              "prk_gdp_low", "prk_gdp_high")
+DRAW_SWITCHES = ("threat_noise", "budget_noise", "coefficient_draws", "prk_draws")
+"""The parameters that switch a run's random draws on (shock scales, draw flags; 0 = off): with all of
+them 0 the draws are never read (:func:`model.sim.counterfactual.has_draws`)."""
+RANDOMNESS = (*DRAW_SWITCHES, "prk_burden_low", "prk_burden_high", "prk_gdp_low", "prk_gdp_high")
 """What a run's randomness is made of: a counterfactual always keeps the run's own (docs/MODEL.md, "Outcomes")."""
 START = ("initial_burden", "growth")
 """Per-country start data a counterfactual keeps (the run and its counterfactual start from the same state)."""

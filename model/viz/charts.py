@@ -30,6 +30,7 @@ from PIL import Image
 
 from model.charts.style import BLOC_COLORS, COUNTRY_COLORS, REFERENCE_LINES, RIVALRY_COLOR
 from model.sim.params import ALLIES, BLOC, NAMES
+from model.sim.units import shown
 
 if TYPE_CHECKING:
     from model.sim.model import ArmsRaceModel
@@ -179,9 +180,11 @@ def burden_chart(model: ArmsRaceModel) -> TimeSeriesChart:
 
 
 def threat_chart(model: ArmsRaceModel) -> TimeSeriesChart:
-    """Perceived threat per country (dimensionless index)."""
-    return TimeSeriesChart(model, "threat", "Perceived threat", "Threat index (dimensionless)", ymin_top=0.5,
-                           note=lambda m, values: "Rivals' capability relative to own and allied capability")
+    """Perceived threat per country: hostility-weighted rival spending bearing on it (:mod:`model.sim.units`)."""
+    unit, factor = shown("threat", model.inputs.linear)
+    what = "rival burdens" if model.inputs.linear else "rival spending in theatre"
+    return TimeSeriesChart(model, "threat", "Perceived threat", f"Threat ({unit})", factor, ymin_top=0.5,
+                           note=lambda m, values: f"Hostility-weighted {what}")
 
 
 def pressure_chart(model: ArmsRaceModel) -> TimeSeriesChart:

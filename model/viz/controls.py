@@ -18,7 +18,7 @@ import numpy as np
 
 from model.errors import ParameterError
 from model.sim.model import ArmsRaceModel
-from model.sim.params import Params, specs
+from model.sim.params import Params, check_seed, specs
 from model.sim.scenarios import Scenario, load_scenario, scan_scenarios
 
 DEFAULT_SCENARIO = "baseline"
@@ -76,7 +76,7 @@ class PageModel(ScenarioModel):
     """The page's model: a bad seed typed in the page does not break the page on Reset.
 
     SolaraViz builds the model inside its Reset handler, where an exception would replace the whole
-    page with a traceback. Here a seed that is not a non-negative integer is replaced by 0 and the
+    page with a traceback. Here a seed that is not valid (:func:`parse_seed`) is replaced by 0 and the
     reason is kept in ``input_error`` for the page to show. Slider values cannot be out of bounds.
     """
 
@@ -92,14 +92,8 @@ class PageModel(ScenarioModel):
 
 
 def parse_seed(seed: int | str) -> int:
-    """The seed as a non-negative integer; text is stripped first."""
-    try:
-        value = int(str(seed).strip())
-    except ValueError:
-        value = -1
-    if value < 0 or isinstance(seed, bool):
-        raise ParameterError(f"The 'seed' parameter must be a non-negative integer. Got {seed!r} instead.")
-    return value
+    """The seed box's value as a seed (:func:`model.sim.params.check_seed`; text is stripped first)."""
+    return check_seed(seed, "seed", text=True)
 
 
 def slider_step(low: float, high: float) -> float:

@@ -20,6 +20,8 @@ a page the Mesa way::
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from matplotlib.collections import PathCollection
 from matplotlib.ticker import FuncFormatter
 from mesa.visualization import make_plot_component, make_space_component
@@ -27,14 +29,13 @@ from mesa.visualization.components import AgentPortrayalStyle
 
 from model.charts.style import BLOC_COLORS, COUNTRY_COLORS
 from model.sim.model import COUNTRY_REPORTERS
-from model.sim.params import BLOC, COUNTRIES, NAMES, specs
+from model.sim.params import BLOC, COUNTRIES, NAMES
+from model.sim.units import shown
 from model.viz.charts import POSITIONS, SPENDING_AREA
 
-UNITS = {"burden": ("Military burden", "% of GDP", 100.0), "spending": ("Military spending", "US$ bn", 1.0),
-         "threat": ("Perceived threat", "index", 1.0), "pressure": ("US alliance pressure", "% of GDP", 100.0)}
-"""Per-country reporter -> title, unit, factor from the stored value to the shown one."""
-START_YEAR = specs()["start_year"].default
-"""Year of step 0 (the model's start year; Mesa's plot puts steps on the x axis)."""
+TITLES = {"burden": "Military burden", "spending": "Military spending", "threat": "Perceived threat",
+          "pressure": "US alliance pressure"}
+"""Per-country reporter -> title (units come from :mod:`model.sim.units`)."""
 
 
 def portrayal(agent) -> AgentPortrayalStyle:
@@ -85,19 +86,36 @@ def country_plot(var: str = "burden", countries: tuple[str, ...] | None = None, 
         var: one of :data:`model.sim.model.COUNTRY_REPORTERS`.
         countries: ISO3 codes drawn (default: all seven but North Korea, whose burden is off scale).
         page: SolaraViz page (tab) of the component.
+
+    Returns:
+        ``(component, page)``, as ``make_plot_component`` does. The component makes Mesa's plot for the
+        model it is given on each render, so the axes follow that model: its start year, threat model
+        and countries.
     """
     if var not in COUNTRY_REPORTERS:
         raise ValueError(f"The 'var' argument must be one of {', '.join(COUNTRY_REPORTERS)}. Got {var!r} instead.")
     countries = countries or tuple(c for c in COUNTRIES if c != "PRK")
-    title, unit, factor = UNITS[var]
+
+    def component(model):
+        measure = {f"{var}_{iso}": COUNTRY_COLORS[iso] for iso in countries if iso in model.inputs.countries}
+        return make_plot_component(measure, post_process=axes_of(var, model), page=page)[0](model)
+
+    return component, page
+
+
+def axes_of(var: str, model) -> Callable:
+    """Mesa's ``post_process`` for a plot of ``var`` reporters of ``model``: legend by country name,
+    values in the shown unit (:func:`model.sim.units.shown`), steps labelled as the run's years."""
+    title = TITLES[var]
+    unit, factor = shown(var, model.inputs.linear)
+    start_year = model.inputs.start_year
 
     def post_process(ax) -> None:
         handles, labels = ax.get_legend_handles_labels()
         ax.legend(handles, [NAMES[label.rsplit("_", 1)[1]] for label in labels], fontsize=7, ncol=2)
         ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y * factor:g}"))
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda s, _: f"{START_YEAR + int(s)}"))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda s, _: f"{start_year + int(s)}"))
         ax.set_ylabel(f"{title} ({unit})")
         ax.set_title(f"{title}, {unit} (x axis: year)", fontsize=10)
 
-    measure = {f"{var}_{iso}": COUNTRY_COLORS[iso] for iso in countries}
-    return make_plot_component(measure, post_process=post_process, page=page)
+    return post_process
