@@ -39,26 +39,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 BARE_APP = Path(__file__).with_name("viz_roundtrip_app.py")
 
-STEP_JS = """async () => {
-  const button = [...document.querySelectorAll('button')].find(b => b.textContent.trim() === 'Step');
-  const year = () => document.querySelector('.armsrace-year').textContent.trim();
-  const images = () => [...document.querySelectorAll('img.armsrace-chart')];
-  const year0 = year(), src0 = images().map(i => i.src);
-  const t0 = performance.now();
-  button.click();
-  return await new Promise((resolve, reject) => {
-    const limit = setTimeout(() => reject(new Error('the page did not update within 20 s')), 20000);
-    const check = () => {
-      const now = images();
-      if (year() !== year0 && now.length === src0.length
-          && now.every((im, k) => im.src !== src0[k] && im.complete && im.naturalWidth > 0)) {
-        clearTimeout(limit);
-        resolve(performance.now() - t0);
-      } else requestAnimationFrame(check);
-    };
-    requestAnimationFrame(check);
-  });
-}"""
+STEP_JS = (Path(__file__).resolve().parents[1] / "tests" / "apps" / "step.js").read_text()
+"""One timed Step of the page (shared with the browser tests)."""
 BARE_JS = """async () => {
   const button = [...document.querySelectorAll('button')].find(b => b.textContent.trim() === 'Step');
   const count = () => document.querySelector('.bare-count').textContent;

@@ -15,6 +15,7 @@ the tests are skipped, except under CI (``CI=true``), where they fail.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -64,26 +65,7 @@ root_seed = 1
 paths = true
 """
 
-STEP_JS = """async () => {
-  const button = [...document.querySelectorAll('button')].find(b => b.textContent.trim() === 'Step');
-  const year = () => document.querySelector('.armsrace-year').textContent.trim();
-  const images = () => [...document.querySelectorAll('img.armsrace-chart')];
-  const year0 = year(), src0 = images().map(i => i.src);
-  const t0 = performance.now();
-  button.click();
-  return await new Promise((resolve, reject) => {
-    const limit = setTimeout(() => reject(new Error('the page did not update within 20 s')), 20000);
-    const check = () => {
-      const now = images();
-      if (year() !== year0 && now.length === src0.length
-          && now.every((im, k) => im.src !== src0[k] && im.complete && im.naturalWidth > 0)) {
-        clearTimeout(limit);
-        resolve(performance.now() - t0);
-      } else requestAnimationFrame(check);
-    };
-    requestAnimationFrame(check);
-  });
-}"""
+STEP_JS = (Path(__file__).with_name("apps") / "step.js").read_text()
 IMAGE_HASH_JS = """async (selector) => {
   const bytes = new Uint8Array(await (await fetch(document.querySelector(selector).src)).arrayBuffer());
   let h = 2166136261;
@@ -173,21 +155,14 @@ class Server:
             return [line.rstrip() for line in f if any(e in line for e in SERVER_ERRORS)]
 
 
-@pytest.fixture(scope="session")
-def server(chromium_path, results_root):
-    """``armsrace viz`` on a free loopback port, started once for the session and stopped at the end.
-
-    Its environment sends every HTTP(S) request through a dead proxy except to loopback (see the
-    module docstring).
-    """
-    port = _free_port()
-    armsrace = Path(sys.executable).with_name("armsrace")
-    cmd = [str(armsrace)] if armsrace.exists() else [sys.executable, "-m", "model.cli"]
-    log_path = results_root.parent / "viz-server.log"
+@contextlib.contextmanager
+def serving(name: str, cmd: list[str], log_path: Path, env: dict[str, str]):
+    """Start ``cmd`` (a page server on a loopback port named in ``cmd``), wait until its page answers,
+    yield it as a :class:`Server`, and stop its whole process group at the end."""
+    port = cmd[cmd.index("--port") + 1]
     log = open(log_path, "w+")  # noqa: SIM115 (closed below)
-    proc = subprocess.Popen([*cmd, "viz", "--port", str(port), "--results", str(results_root)],
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                            env={**os.environ, **SERVER_ENV})
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                            env={**os.environ, **env})
     url = f"http://127.0.0.1:{port}/"
     # this process's own proxy settings must not route the readiness check elsewhere
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -196,7 +171,7 @@ def server(chromium_path, results_root):
         while True:
             if proc.poll() is not None:
                 log.seek(0)
-                pytest.fail(f"armsrace viz exited with {proc.returncode}:\n{log.read()[-3000:]}")
+                pytest.fail(f"{name} exited with {proc.returncode}:\n{log.read()[-3000:]}")
             try:
                 with opener.open(url, timeout=2) as response:
                     if response.status == 200:
@@ -204,18 +179,32 @@ def server(chromium_path, results_root):
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail("armsrace viz did not answer within 90 s")
+                pytest.fail(f"{name} did not answer within 90 s")
             time.sleep(0.3)
         yield Server(url, log_path)
     finally:
         if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)  # the server and its solara child, started here
+            os.killpg(proc.pid, signal.SIGTERM)  # the server and its children, started here
             try:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def server(chromium_path, results_root):
+    """``armsrace viz`` on a free loopback port, started once for the session and stopped at the end.
+
+    Its environment sends every HTTP(S) request through a dead proxy except to loopback (see the
+    module docstring).
+    """
+    armsrace = Path(sys.executable).with_name("armsrace")
+    cmd = [str(armsrace)] if armsrace.exists() else [sys.executable, "-m", "model.cli"]
+    with serving("armsrace viz", [*cmd, "viz", "--port", str(_free_port()), "--results", str(results_root)],
+                 results_root.parent / "viz-server.log", SERVER_ENV) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="session")
@@ -551,41 +540,12 @@ def mesa_server(chromium_path, tmp_path_factory):
     """``solara run tests/apps/mesa_solaraviz.py`` (Mesa's SolaraViz of the model) on a free loopback port."""
     from model.viz.offline_assets import OFFLINE_ENV, SOLARA_RUN_FLAGS
 
-    port = _free_port()
     app = Path(__file__).with_name("apps") / "mesa_solaraviz.py"
-    log_path = tmp_path_factory.mktemp("mesa-page") / "server.log"
-    log = open(log_path, "w+")  # noqa: SIM115 (closed below)
-    proc = subprocess.Popen([sys.executable, "-m", "solara", "run", str(app), "--host", "127.0.0.1", "--port",
-                             str(port), "--production", "--no-open", *SOLARA_RUN_FLAGS],
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                            env={**os.environ, **OFFLINE_ENV, **SERVER_ENV})
-    url = f"http://127.0.0.1:{port}/"
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                log.seek(0)
-                pytest.fail(f"solara run exited with {proc.returncode}:\n{log.read()[-3000:]}")
-            try:
-                with opener.open(url, timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("the Mesa page did not answer within 90 s")
-            time.sleep(0.3)
-        yield Server(url, log_path)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        log.close()
+    cmd = [sys.executable, "-m", "solara", "run", str(app), "--host", "127.0.0.1", "--port", str(_free_port()),
+           "--production", "--no-open", *SOLARA_RUN_FLAGS]
+    with serving("the Mesa page (solara run)", cmd, tmp_path_factory.mktemp("mesa-page") / "server.log",
+                 {**OFFLINE_ENV, **SERVER_ENV}) as srv:
+        yield srv
 
 
 def test_mesas_own_solaraviz_page_draws_the_model_and_resets_to_the_chosen_scenario(browser, mesa_server):
