@@ -185,7 +185,9 @@ def discover(runs: pd.DataFrame, inputs: list[str], outcome: str, threshold: flo
         trajectory = box.peeling_trajectory.copy()
         chosen = choose(trajectory, threshold)
         box.select(chosen)
-        scores, _ = feature_scoring.get_ex_feature_scores(x, y, mode=rule.CLASSIFICATION, random_state=seed)
+        # scikit-learn takes seeds below 2**32: any valid seed maps to one through numpy's SeedSequence
+        state = int(np.random.SeedSequence(seed).generate_state(1)[0])
+        scores, _ = feature_scoring.get_ex_feature_scores(x, y, mode=rule.CLASSIFICATION, random_state=state)
     scores = scores[1].rename("score")
     scores.index.name = "parameter"
     return Discovery(outcome, list(x.columns), len(y), n_cases, trajectory, chosen, box_limits(box, x), scores, box)

@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="an escalation class (stable, buildup, spiral) or a boolean expression over the runs")
     p.add_argument("--threshold", type=float, default=0.8, metavar="D",
                    help="least density of the reported box, in (0, 1] (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the feature scores (default 0)")
+    p.add_argument("--seed", default="0", metavar="N", help="seed of the feature scores (default 0)")
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="output folder (default: DIR/discover-<outcome>)")
     p.add_argument("--force", action="store_true",
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from model.sim.params import check_seed
 
     t0 = time.perf_counter()
-    seed = check_seed(args.seed, "--seed")
+    seed = check_seed(args.seed, "--seed", text=True)
     res = load_results(args.dir)
     out = args.out or args.dir / f"discover-{slug(args.outcome)}"
     with staged_output(out, command="discover", force=args.force, expect=("discover.json",)) as stage:
