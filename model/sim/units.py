@@ -31,7 +31,7 @@ SHOWN: dict[str, tuple[str, float]] = {
     "gdp": ("US$ bn", 1.0),
     "capability": ("US$ bn", 1.0),
     "threat": ("US$ bn", 1.0),
-    "pressure": ("% of GDP", 100.0),
+    "pressure": ("percentage points of GDP", 100.0),
     "backlash": ("dimensionless", 1.0),
 }
 """Unit each agent variable is shown in, and the factor from the stored value to the shown one (log model)."""

@@ -30,7 +30,7 @@ from PIL import Image
 
 from model.charts.style import BLOC_COLORS, COUNTRY_COLORS, REFERENCE_LINES, RIVALRY_COLOR
 from model.sim.params import ALLIES, BLOC, NAMES
-from model.sim.units import shown
+from model.sim.units import shown as units_of
 
 if TYPE_CHECKING:
     from model.sim.model import ArmsRaceModel
@@ -175,13 +175,14 @@ def burden_chart(model: ArmsRaceModel) -> TimeSeriesChart:
         prk = values["PRK"] * 100
         return f"North Korea (estimate, off scale): {prk[0]:.1f}% → {prk[-1]:.1f}% of GDP"
 
-    return TimeSeriesChart(model, "burden", "Military burden", "Military spending, % of GDP", 100, shown,
-                           {100 * k: v for k, v in REFERENCE_LINES.items()}, ymin_top=6.0, note=note)
+    unit, factor = units_of("burden")
+    return TimeSeriesChart(model, "burden", "Military burden", f"Military spending, {unit}", factor, shown,
+                           {factor * k: v for k, v in REFERENCE_LINES.items()}, ymin_top=6.0, note=note)
 
 
 def threat_chart(model: ArmsRaceModel) -> TimeSeriesChart:
     """Perceived threat per country: hostility-weighted rival spending bearing on it (:mod:`model.sim.units`)."""
-    unit, factor = shown("threat", model.inputs.linear)
+    unit, factor = units_of("threat", model.inputs.linear)
     what = "rival burdens" if model.inputs.linear else "rival spending in theatre"
     return TimeSeriesChart(model, "threat", "Perceived threat", f"Threat ({unit})", factor, ymin_top=0.5,
                            note=lambda m, values: f"Hostility-weighted {what}")
@@ -193,9 +194,9 @@ def pressure_chart(model: ArmsRaceModel) -> TimeSeriesChart:
         demand = m.datacollector.model_vars["us_demand"][-1]
         return f"US demand of allies this year: {100 * demand:.1f}% of GDP"
 
-    return TimeSeriesChart(model, "pressure", "US alliance pressure on allies",
-                           "Pressure, percentage points of GDP", 100, ALLIES, ymin_top=1.0, note=note,
-                           legend_title="US allies")
+    unit, factor = units_of("pressure")
+    return TimeSeriesChart(model, "pressure", "US alliance pressure on allies", f"Pressure, {unit}", factor, ALLIES,
+                           ymin_top=1.0, note=note, legend_title="US allies")
 
 
 class NetworkChart(LiveChart):
