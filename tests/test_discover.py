@@ -149,3 +149,14 @@ def test_ema_adapter_refuses_what_it_cannot_vary():
         ema_parameter("us_demand", (0.0, 0.9))
     with pytest.raises(ParameterError, match="Unknown parameter"):
         ema_parameter("us_demnad")
+
+
+@pytest.mark.parametrize("seed", [-1, 2**63, 1.5, True, "1"])
+def test_ema_seeds_are_checked_like_every_other_seed(seed):
+    from model.batch.ema import ema_model, perform
+
+    with pytest.raises(ParameterError, match="The 'seed' parameter must be an integer in") as err:
+        ema_model(["threat_scale"], seed=seed)
+    assert "\n" not in str(err.value)
+    with pytest.raises(ParameterError, match="The 'seed' parameter must be an integer in"):
+        perform(ema_model(["threat_scale"]), scenarios=2, seed=seed)

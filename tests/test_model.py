@@ -53,6 +53,10 @@ def test_mesa_scenario_as_solaraviz_passes_it_on_reset():
     ({"scenario": ArmsRaceScenario(rng=1), "rng": 2}, "The seed is given twice and differs"),
     ({"scenario": ArmsRaceScenario(bogus=1)}, "Unknown parameter 'bogus'"),
     ({"seed": 1, "rng": 1}, "Pass the seed once, as rng="),
+    ({"rng": -1}, r"The 'rng' parameter must be an integer in \[0, 2\*\*63 - 1\]. Got -1 instead"),
+    ({"rng": 1.5}, "The 'rng' parameter must be an integer.*Got 1.5"),
+    ({"rng": True}, "The 'rng' parameter must be an integer.*Got True"),
+    ({"scenario": ArmsRaceScenario(rng="x")}, "The 'rng' parameter must be an integer.*Got 'x'"),
 ])
 def test_bad_scenario_or_seed_is_one_line(kwargs, message):
     with pytest.raises(ParameterError, match=message) as err:

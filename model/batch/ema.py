@@ -31,7 +31,7 @@ import numpy as np
 from model.batch.engine import run_batch
 from model.batch.experiments import run_seeds
 from model.errors import ParameterError
-from model.sim.params import STRUCTURAL, Params, specs
+from model.sim.params import STRUCTURAL, Params, check_seed, specs
 
 OUTCOMES = ("escalation_code", "regional_excess_end", "regional_excess_growth", "regional_spending_growth",
             "security_dilemma_index", "stability_radius", "final_burden_usa", "final_burden_jpn", "final_burden_kor",
@@ -95,6 +95,7 @@ def ema_model(uncertainties: Mapping[str, tuple[float, float] | None] | Sequence
         outcomes: per-run numeric columns of the engine to report.
         seed: root of the runs' seeds.
     """
+    seed = check_seed(seed)
     ema = workbench()
     base = Params.from_kwargs() if base is None else base
     model = ema.Model(name, function=_engine(base, seed))
@@ -148,12 +149,18 @@ def evaluator(model):
 def perform(model, scenarios: int, policies: int | None = None, seed: int = 0) -> tuple[Any, dict[str, np.ndarray]]:
     """``perform_experiments`` with the vectorised evaluator and seeded Latin hypercube samples.
 
+    The uncertainties' and the levers' samples take two independent streams spawned from ``seed``.
+
     Returns:
         EMA's ``(experiments DataFrame, outcomes dict)``.
+
+    Raises:
+        ParameterError: a seed that is not an integer in [0, 2**63 - 1].
     """
+    uncertainty_seed, lever_seed = np.random.SeedSequence(check_seed(seed)).spawn(2)
     ema = workbench()
-    kw: dict[str, Any] = {"uncertainty_sampling_kwargs": {"rng": seed}}
+    kw: dict[str, Any] = {"uncertainty_sampling_kwargs": {"rng": np.random.default_rng(uncertainty_seed)}}
     if model.levers:
         kw["policies"] = policies or 1
-        kw["lever_sampling_kwargs"] = {"rng": seed + 1}
+        kw["lever_sampling_kwargs"] = {"rng": np.random.default_rng(lever_seed)}
     return ema.perform_experiments(model, scenarios=scenarios, evaluator=evaluator(model), log_progress=True, **kw)

@@ -50,7 +50,7 @@ from model.sim.agents import CountryAgent
 from model.sim.counterfactual import counterfactual_paths, ensemble_band, has_draws
 from model.sim.inputs import RunDraws, build_inputs, draw_run
 from model.sim.outcomes import Counterfactual, regional_burden, summarise
-from model.sim.params import Params, counterfactual
+from model.sim.params import Params, check_seed, counterfactual
 from model.sim.stability import response_radius
 from model.sim.units import AGENT_VARS
 
@@ -92,6 +92,8 @@ class ArmsRaceModel(Model):
     def __init__(self, params: Params | None = None, rng: Any = None, scenario: Any = None,
                  seed: Any = None, **kwargs: Any) -> None:
         rng, name, overrides = _resolve_scenario(scenario, rng, seed)
+        if isinstance(rng, (bool, int, float, str, bytes, np.integer, np.floating)):
+            rng = check_seed(rng, "rng")  # numpy's own errors would not name the argument
         super().__init__(scenario=ArmsRaceScenario(name=name, rng=rng, **overrides))
         if name is not None:
             from model.sim.scenarios import load_scenario
