@@ -228,12 +228,13 @@ def test_load_results_rejects_bad_folders_with_one_line_naming_the_folder(tmp_pa
     assert str(folder) in msg and "\n" not in msg
 
 
-def test_result_folders_are_the_subfolders_with_a_manifest(tmp_path, grid):
+def test_browsable_folders_are_the_result_subfolders_never_a_symlink(tmp_path, grid):
     write_result(tmp_path / "b", "grid", pd.DataFrame({"us_demand": [0.02, 0.05]}), 1, agents=False)
     (tmp_path / "a-not-a-sweep").mkdir()
     (tmp_path / "c.txt").write_text("x")
-    assert [p.name for p in store.result_folders(tmp_path)] == ["b"]
-    assert store.result_folders(tmp_path / "nowhere") == []
+    (tmp_path / "d-link").symlink_to(tmp_path / "b", target_is_directory=True)
+    assert [(p.name, kind) for p, kind in store.browsable_folders(tmp_path)] == [("b", "sweep")]
+    assert store.browsable_folders(tmp_path / "nowhere") == []
 
 
 SMALL = """\

@@ -823,14 +823,6 @@ def read_agents(out: str | Path) -> pd.DataFrame:
     return pd.concat([read_chunk(f, f"The results folder {str(out)!r}") for f in files], ignore_index=True)
 
 
-def result_folders(root: str | Path) -> list[Path]:
-    """Subfolders of ``root`` holding a ``manifest.json`` (sweep results), by name."""
-    root = Path(root)
-    if not root.is_dir():
-        return []
-    return sorted(p for p in root.iterdir() if has_manifest(p))
-
-
 def list_files(folder: str | Path, pattern: str) -> list[Path]:
     """Files in ``folder`` matching ``pattern`` (e.g. the charts ``plots/*.png``), by name; none if no folder."""
     return sorted(p for p in Path(folder).glob(pattern) if p.is_file())
