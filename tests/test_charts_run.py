@@ -23,3 +23,21 @@ def test_heading_sits_above_a_wrapped_subtitle(stem):
     assert subtitle.height > 20  # two lines or more
     assert heading.y0 >= subtitle.y1 - 1  # above it, not across it
     plt.close(fig)
+
+
+def test_threat_unit_follows_the_threat_model_not_the_values():
+    """A diverging Richardson run has linear threats above 1 (weighted burdens of 100% of GDP and
+    more): still shares of GDP in %, not US$ bn on a log scale."""
+    from model.charts.run import plot_threat
+
+    linear = ArmsRaceModel(scenario="richardson", rng=0, threat_sensitivity_jpn=4.0, threat_sensitivity_chn=4.0,
+                           hostility_scale=3.0)
+    table = linear.run().agent_table()
+    assert linear.inputs.linear and table["threat"].max() > 1
+    ax = plot_threat(table, linear=True).axes[0]
+    assert ax.get_ylabel() == "Hostility-weighted rival burdens, % of GDP" and ax.get_yscale() == "linear"
+    assert max(line.get_ydata().max() for line in ax.get_lines()) == pytest.approx(100 * table["threat"].max())
+    log = ArmsRaceModel(rng=0, until=2030)
+    ax = plot_threat(log.run().agent_table(), linear=log.inputs.linear).axes[0]
+    assert "US$ bn" in ax.get_ylabel() and ax.get_yscale() == "log"
+    plt.close("all")

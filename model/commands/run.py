@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
                             parameters=params.values, overrides=overrides), stage / "metadata.json")
         title = f"Scenario '{scenario.name}' (seed {seed}): {scenario.description}"
         for stem, plot in RUN_FIGURES.items():
-            save_figure(plot(table, title), stage, stem, ("png",), dpi=120)
+            save_figure(plot(table, title, linear=model.inputs.linear), stage, stem, ("png",), dpi=120)
     print(f"{scenario.name}: {summary['escalation']}, regional spending "
           f"{summary['regional_spending_growth']:+.1%} {params['start_year']}-{params['until']}, "
           f"security-dilemma index {summary['security_dilemma_index']:.2f}; wrote {out}/")
