@@ -57,7 +57,10 @@ def test_mesa_scenario_as_solaraviz_passes_it_on_reset():
     ({"rng": 1.5}, "The 'rng' parameter must be an integer.*Got 1.5"),
     ({"rng": True}, "The 'rng' parameter must be an integer.*Got True"),
     ({"scenario": ArmsRaceScenario(rng="x")}, "The 'rng' parameter must be an integer.*Got 'x'"),
+    ({"rng": np.bool_(True)}, "The 'rng' parameter must be an integer.*Got np.True_"),
+    ({"seed": -1}, "The 'seed' parameter must be an integer.*Got -1"),
 ])
+@pytest.mark.filterwarnings("ignore:The use of the `seed` keyword:FutureWarning")
 def test_bad_scenario_or_seed_is_one_line(kwargs, message):
     with pytest.raises(ParameterError, match=message) as err:
         ArmsRaceModel(**kwargs)

@@ -149,7 +149,7 @@ def evaluator(model):
 def perform(model, scenarios: int, policies: int | None = None, seed: int = 0) -> tuple[Any, dict[str, np.ndarray]]:
     """``perform_experiments`` with the vectorised evaluator and seeded Latin hypercube samples.
 
-    The uncertainties' and the levers' samples take two independent streams spawned from ``seed``.
+    The uncertainties are sampled from ``seed``, the levers from a stream spawned from it.
 
     Returns:
         EMA's ``(experiments DataFrame, outcomes dict)``.
@@ -157,10 +157,10 @@ def perform(model, scenarios: int, policies: int | None = None, seed: int = 0) -
     Raises:
         ParameterError: a seed that is not an integer in [0, 2**63 - 1].
     """
-    uncertainty_seed, lever_seed = np.random.SeedSequence(check_seed(seed)).spawn(2)
+    seed = check_seed(seed)
     ema = workbench()
-    kw: dict[str, Any] = {"uncertainty_sampling_kwargs": {"rng": np.random.default_rng(uncertainty_seed)}}
+    kw: dict[str, Any] = {"uncertainty_sampling_kwargs": {"rng": seed}}
     if model.levers:
         kw["policies"] = policies or 1
-        kw["lever_sampling_kwargs"] = {"rng": np.random.default_rng(lever_seed)}
+        kw["lever_sampling_kwargs"] = {"rng": np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])}
     return ema.perform_experiments(model, scenarios=scenarios, evaluator=evaluator(model), log_progress=True, **kw)

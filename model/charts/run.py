@@ -80,19 +80,22 @@ def plot_spending(table: pd.DataFrame, title: str = "", *, linear: bool = False)
     return fig
 
 
-def plot_threat(table: pd.DataFrame, title: str = "", *, linear: bool = False) -> Figure:
-    """Perceived threat per country: hostility-weighted rival spending bearing on it (US$ bn, log scale;
-    the decision reads its logarithm), or (``linear``) weighted rival burdens in % of GDP."""
+def plot_threat(table: pd.DataFrame, title: str = "", *, linear: bool) -> Figure:
+    """Perceived threat per country: hostility-weighted rival spending bearing on it (US$ bn, log scale
+    unless a threat is 0; the decision reads its logarithm), or (``linear``) weighted rival burdens in
+    % of GDP."""
     unit, scale = shown("threat", linear)
     fig, ax = plt.subplots(figsize=(9, 5.5), layout="constrained")
     _lines(table, "threat", scale, ax)
     _title(ax, "Perceived threat by country", title)
     ax.set_xlabel("Year")
     if linear:
-        ax.set_ylabel(f"Hostility-{unit}")
-    else:
+        ax.set_ylabel(unit[0].upper() + unit[1:])
+    elif (table["threat"] > 0).all():
         ax.set_yscale("log")
         ax.set_ylabel(f"Hostility-weighted rival spending in theatre, {unit} (log scale)")
+    else:  # a country without hostile rivals (hostility_scale = 0): a log scale would drop its line
+        ax.set_ylabel(f"Hostility-weighted rival spending in theatre, {unit}")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=9, title="Country")
     ax.grid(alpha=0.3)
     return fig

@@ -91,9 +91,10 @@ class ArmsRaceModel(Model):
 
     def __init__(self, params: Params | None = None, rng: Any = None, scenario: Any = None,
                  seed: Any = None, **kwargs: Any) -> None:
+        given_as = "seed" if seed is not None else "rng"
         rng, name, overrides = _resolve_scenario(scenario, rng, seed)
-        if isinstance(rng, (bool, int, float, str, bytes, np.integer, np.floating)):
-            rng = check_seed(rng, "rng")  # numpy's own errors would not name the argument
+        if isinstance(rng, (bool, int, float, str, bytes, np.generic)):
+            rng = check_seed(rng, given_as)  # numpy's own errors would not name the argument
         super().__init__(scenario=ArmsRaceScenario(name=name, rng=rng, **overrides))
         if name is not None:
             from model.sim.scenarios import load_scenario

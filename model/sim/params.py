@@ -181,7 +181,9 @@ def check_seed(value: Any, name: str = "seed", *, text: bool = False, where: str
     ok = isinstance(seed, (int, np.integer)) and not isinstance(seed, (bool, np.bool_)) and 0 <= seed <= MAX_SEED
     if not ok:
         kind = "option" if name.startswith("--") else "field" if where else "parameter"
-        message = f"the {name!r} {kind} must be an integer in [0, 2**63 - 1]. Got {seed!r} instead."
+        scalar = seed is None or isinstance(seed, (int, float, str, bytes, np.generic))
+        got = repr(seed) if scalar else f"a {type(seed).__name__}"  # a SeedSequence's repr spans lines
+        message = f"the {name!r} {kind} must be an integer in [0, 2**63 - 1]. Got {got} instead."
         raise ParameterError(f"{where}: {message}" if where else message[0].upper() + message[1:])
     return int(seed)
 
