@@ -19,27 +19,22 @@ was a test assertion (median < 300 ms) until it failed a clean test run on a loa
 from __future__ import annotations
 
 import argparse
-import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
 from model.viz.offline_assets import OFFLINE_ENV, SOLARA_RUN_FLAGS
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+TESTS = Path(__file__).resolve().parents[1] / "tests"
+sys.path.insert(0, str(TESTS))
+from apps.pageserver import CHROMIUM, CHROMIUM_ARGS, free_port, serving  # noqa: E402 (shared with the browser tests)
+
 BARE_APP = Path(__file__).with_name("viz_roundtrip_app.py")
 
-STEP_JS = (Path(__file__).resolve().parents[1] / "tests" / "apps" / "step.js").read_text()
+STEP_JS = (TESTS / "apps" / "step.js").read_text()
 """One timed Step of the page (shared with the browser tests)."""
 BARE_JS = """async () => {
   const button = [...document.querySelectorAll('button')].find(b => b.textContent.trim() === 'Step');
@@ -62,40 +57,6 @@ PAGE_READY = ("() => document.querySelector('.armsrace-year') && document.queryS
 BARE_READY = "() => document.querySelector('.bare-count') !== null"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start(cmd: list[str], url: str, env: dict[str, str]) -> subprocess.Popen:
-    """Start a server in its own process group and wait until ``url`` answers."""
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"{' '.join(cmd)} exited with {proc.returncode}")
-        try:
-            with opener.open(url, timeout=2):
-                return proc
-        except OSError:
-            time.sleep(0.3)
-    stop(proc)
-    raise SystemExit(f"{url} did not answer within 90 s")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)  # the server and its children, started here
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
 def clicks(page, ready: str, click_js: str, n: int) -> list[float]:
     """Wait until the page is ready, click twice to warm up, then time ``n`` clicks (ms)."""
     page.wait_for_function(ready, timeout=60_000)
@@ -115,27 +76,22 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10, help="timed clicks of each (at most 14)")
     args = parser.parse_args()
     n = max(1, min(args.steps, 14))
-    env = {**os.environ, **OFFLINE_ENV}
-    viz_port, bare_port = free_port(), free_port()
     armsrace = Path(sys.executable).with_name("armsrace")
     with tempfile.TemporaryDirectory() as results:
-        viz = start([str(armsrace), "viz", "--port", str(viz_port), "--results", results],
-                    f"http://127.0.0.1:{viz_port}/", env)
-        bare = start([sys.executable, "-m", "solara", "run", str(BARE_APP), "--host", "127.0.0.1", "--port",
-                      str(bare_port), "--production", "--no-open", *SOLARA_RUN_FLAGS],
-                     f"http://127.0.0.1:{bare_port}/", env)
-        try:
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                page = browser.new_page(viewport={"width": 1600, "height": 1100})
-                page.goto(f"http://127.0.0.1:{bare_port}/")
-                bare_times = clicks(page, BARE_READY, BARE_JS, n)
-                page.goto(f"http://127.0.0.1:{viz_port}/")
-                step_times = clicks(page, PAGE_READY, STEP_JS, n)
-                browser.close()
-        finally:
-            stop(viz)
-            stop(bare)
+        logs = Path(results)
+        viz_cmd = [str(armsrace), "viz", "--port", str(free_port()), "--results", results]
+        bare_cmd = [sys.executable, "-m", "solara", "run", str(BARE_APP), "--host", "127.0.0.1", "--port",
+                    str(free_port()), "--production", "--no-open", *SOLARA_RUN_FLAGS]
+        with (serving("armsrace viz", viz_cmd, logs / "viz.log", OFFLINE_ENV) as viz_url,
+              serving("the bare Solara app", bare_cmd, logs / "bare.log", OFFLINE_ENV) as bare_url,
+              sync_playwright() as p):
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1600, "height": 1100})
+            page.goto(bare_url)
+            bare_times = clicks(page, BARE_READY, BARE_JS, n)
+            page.goto(viz_url)
+            step_times = clicks(page, PAGE_READY, STEP_JS, n)
+            browser.close()
     print(f"bare Solara round trip (click -> text):          {summary(bare_times)}")
     print(f"Step of the page (click -> year and 4 charts):   {summary(step_times)}")
     ratio = statistics.median(step_times) / statistics.median(bare_times)

@@ -15,24 +15,17 @@ the tests are skipped, except under CI (``CI=true``), where they fail.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from apps.pageserver import CHROMIUM, CHROMIUM_ARGS, free_port, serving
 from playwright.sync_api import expect
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 LOOPBACK = {"127.0.0.1", "localhost"}
 DEAD_PROXY = "http://127.0.0.1:9"
 """The discard port: any outside request of the server through a proxy fails at once."""
@@ -75,12 +68,6 @@ IMAGE_HASH_JS = """async (selector) => {
 
 
 # ---------------------------------------------------------------- fixtures
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -155,44 +142,6 @@ class Server:
             return [line.rstrip() for line in f if any(e in line for e in SERVER_ERRORS)]
 
 
-@contextlib.contextmanager
-def serving(name: str, cmd: list[str], log_path: Path, env: dict[str, str]):
-    """Start ``cmd`` (a page server on a loopback port named in ``cmd``), wait until its page answers,
-    yield it as a :class:`Server`, and stop its whole process group at the end."""
-    port = cmd[cmd.index("--port") + 1]
-    log = open(log_path, "w+")  # noqa: SIM115 (closed below)
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                            env={**os.environ, **env})
-    url = f"http://127.0.0.1:{port}/"
-    # this process's own proxy settings must not route the readiness check elsewhere
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                log.seek(0)
-                pytest.fail(f"{name} exited with {proc.returncode}:\n{log.read()[-3000:]}")
-            try:
-                with opener.open(url, timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"{name} did not answer within 90 s")
-            time.sleep(0.3)
-        yield Server(url, log_path)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)  # the server and its children, started here
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        log.close()
-
-
 @pytest.fixture(scope="session")
 def server(chromium_path, results_root):
     """``armsrace viz`` on a free loopback port, started once for the session and stopped at the end.
@@ -202,9 +151,10 @@ def server(chromium_path, results_root):
     """
     armsrace = Path(sys.executable).with_name("armsrace")
     cmd = [str(armsrace)] if armsrace.exists() else [sys.executable, "-m", "model.cli"]
-    with serving("armsrace viz", [*cmd, "viz", "--port", str(_free_port()), "--results", str(results_root)],
-                 results_root.parent / "viz-server.log", SERVER_ENV) as srv:
-        yield srv
+    log = results_root.parent / "viz-server.log"
+    with serving("armsrace viz", [*cmd, "viz", "--port", str(free_port()), "--results", str(results_root)],
+                 log, SERVER_ENV) as url:
+        yield Server(url, log)
 
 
 @pytest.fixture(scope="session")
@@ -541,11 +491,11 @@ def mesa_server(chromium_path, tmp_path_factory):
     from model.viz.offline_assets import OFFLINE_ENV, SOLARA_RUN_FLAGS
 
     app = Path(__file__).with_name("apps") / "mesa_solaraviz.py"
-    cmd = [sys.executable, "-m", "solara", "run", str(app), "--host", "127.0.0.1", "--port", str(_free_port()),
+    cmd = [sys.executable, "-m", "solara", "run", str(app), "--host", "127.0.0.1", "--port", str(free_port()),
            "--production", "--no-open", *SOLARA_RUN_FLAGS]
-    with serving("the Mesa page (solara run)", cmd, tmp_path_factory.mktemp("mesa-page") / "server.log",
-                 {**OFFLINE_ENV, **SERVER_ENV}) as srv:
-        yield srv
+    log = tmp_path_factory.mktemp("mesa-page") / "server.log"
+    with serving("the Mesa page (solara run)", cmd, log, {**OFFLINE_ENV, **SERVER_ENV}) as url:
+        yield Server(url, log)
 
 
 def test_mesas_own_solaraviz_page_draws_the_model_and_resets_to_the_chosen_scenario(browser, mesa_server):
