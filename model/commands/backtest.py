@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from model.commands import add_force
+
 ORDER = 90
 ORIGINS = tuple(range(2005, 2017))
 """:data:`model.analysis.backtest.ORIGINS`, repeated so that ``--help`` needs no numpy (tests/test_layers.py
@@ -44,8 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", default="0", metavar="N", help="seed of the bootstrap intervals (default 0)")
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="output folder (default: results/backtest-<train-until> or results/backtest-rolling)")
-    p.add_argument("--force", action="store_true",
-                   help="replace this command's own earlier outputs in the output folder (never other files)")
+    add_force(p)
     p.set_defaults(func=run)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from model.commands import add_force
+
 ORDER = 80
 DEFAULT_SAMPLE = (1993, 2024)
 """The default estimation sample: :data:`model.analysis.calibrate.DEFAULT_SAMPLE`, repeated so that ``--help``
@@ -57,8 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="output folder (default: %(default)s)")
     p.add_argument("--install", action="store_true",
                    help="also replace model/data/estimates.toml (what every run reads)")
-    p.add_argument("--force", action="store_true",
-                   help="replace this command's own earlier outputs in the output folder (never other files)")
+    add_force(p)
     p.set_defaults(func=run)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from model.commands import add_force
+
 ORDER = 60
 
 HELP = """\
@@ -37,8 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="output folder (default: results/compare-<A>-vs-<B>)")
     p.add_argument("--format", default="png,svg", metavar="FMT[,FMT]",
                    help="image formats, comma-separated: png, svg, pdf (default: png,svg)")
-    p.add_argument("--force", action="store_true",
-                   help="replace this command's own earlier outputs in the output folder (never other files)")
+    add_force(p)
     p.set_defaults(func=run)
 
 

@@ -6,6 +6,8 @@ import argparse
 import re
 from pathlib import Path
 
+from model.commands import add_force
+
 ORDER = 55
 
 HELP = """\
@@ -35,8 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", default="0", metavar="N", help="seed of the feature scores (default 0)")
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="output folder (default: DIR/discover-<outcome>)")
-    p.add_argument("--force", action="store_true",
-                   help="replace this command's own earlier outputs in the output folder (never other files)")
+    add_force(p)
     p.set_defaults(func=run)
 
 

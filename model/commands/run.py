@@ -6,6 +6,7 @@ import argparse
 import tomllib
 from pathlib import Path
 
+from model.commands import add_force
 from model.errors import ParameterError
 
 ORDER = 10
@@ -37,8 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="override one parameter, e.g. --set us_demand=0.035 (repeatable; see 'armsrace params')")
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="output folder (default: results/run-<scenario>)")
-    p.add_argument("--force", action="store_true",
-                   help="replace this command's own earlier outputs in the output folder (never other files)")
+    add_force(p)
     p.set_defaults(func=run)
 
 
