@@ -4,6 +4,7 @@ other module touches the files of a result folder."""
 from __future__ import annotations
 
 import ast
+import errno
 import json
 import os
 from pathlib import Path
@@ -62,6 +63,21 @@ def test_staged_output_leaves_the_folder_untouched_on_failure(tmp_path):
         raise RuntimeError("failed half-way")
     assert (out / "a.txt").read_text() == "kept"
     assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no staging folder left
+
+
+def test_an_os_error_in_a_stage_is_one_line_and_any_other_stays_itself(tmp_path):
+    """A library failing to write a file of the stage (not disk-full) is the command's one-line error;
+    an OSError about a file elsewhere, or about no file, reaches the caller unchanged."""
+    out = tmp_path / "out"
+    with pytest.raises(OutputError, match="cannot be written: Permission denied; nothing was written") as err:
+        with store.staged_output(out) as stage:
+            raise PermissionError(errno.EACCES, "Permission denied", str(stage / "chart.png"))
+    assert "\n" not in str(err.value) and not out.exists()
+    for filename in (str(tmp_path / "elsewhere.txt"), None):
+        with pytest.raises(PermissionError) as err, store.staged_output(out):
+            raise PermissionError(errno.EACCES, "Permission denied", filename)
+        assert err.value.filename == filename
+    assert [p.name for p in tmp_path.iterdir()] == []  # no staging folder left
 
 
 def test_staged_output_writes_beside_user_files_and_merges_subfolders(tmp_path):

@@ -1050,7 +1050,7 @@ FOLDER_KINDS = {"sweep": (MANIFEST,), "run": ("summary.json", "metadata.json"), 
 metadata), ``armsrace compare`` (compare.json)."""
 
 
-def _inside(path: Path, root: Path) -> bool:
+def _browsable(path: Path, root: Path) -> bool:
     """Whether ``path`` is no symlink and resolves inside ``root`` (itself resolved)."""
     try:
         return not path.is_symlink() and path.resolve().is_relative_to(root.resolve())
@@ -1078,7 +1078,7 @@ def browsable_folders(root: str | Path) -> list[tuple[Path, str]]:
         return []
     out = []
     for p in sorted(root.iterdir()):
-        if p.is_dir() and _inside(p, root):
+        if p.is_dir() and _browsable(p, root):
             kind = folder_kind(p)
             if kind:
                 out.append((p, kind))
@@ -1093,14 +1093,14 @@ def chart_folder(folder: Path, kind: str) -> Path:
 def browsable_charts(folder: str | Path, kind: str, root: str | Path) -> list[Path]:
     """The PNG charts of a result folder, by name: regular files only, never a symlink, all inside ``root``."""
     where = chart_folder(Path(folder), kind)
-    if not where.is_dir() or not _inside(where, Path(root)):
+    if not where.is_dir() or not _browsable(where, Path(root)):
         return []
-    return sorted(p for p in where.glob("*.png") if p.is_file() and _inside(p, Path(root)))
+    return sorted(p for p in where.glob("*.png") if p.is_file() and _browsable(p, Path(root)))
 
 
 def read_chart(path: str | Path, root: str | Path) -> bytes:
     """A chart's bytes, refusing a symlink or a file outside ``root`` (OutputError)."""
     path = Path(path)
-    if not _inside(path, Path(root)):
+    if not _browsable(path, Path(root)):
         raise OutputError(f"The chart {str(path)!r} is not a file inside {str(root)!r}.")
     return path.read_bytes()
