@@ -353,7 +353,8 @@ def cell_differences(a: Results, b: Results, x: str, y: str, outcome: str) -> pd
         xa, xb = va.iloc[ia].reset_index(drop=True), vb.iloc[ib].reset_index(drop=True)
         rec = {x: cell[0], y: cell[1], "n_a": int(xa.notna().sum()), "n_b": int(xb.notna().sum()),
                "k_a": float(xa.sum()), "k_b": float(xb.sum()), "mean_a": float(xa.mean()), "mean_b": float(xb.mean())}
-        if pos_b is not None and all(pos_b[i] in set(ib) for i in ia):
+        in_b = set(ib.tolist())
+        if pos_b is not None and all(pos_b.get(i) in in_b for i in ia):
             d = vb.iloc[[pos_b[i] for i in ia]].to_numpy() - xa.to_numpy()
             d = d[np.isfinite(d)]
             est = mean_interval(pd.Series(d), pd.Series(np.zeros(len(d))))
