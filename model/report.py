@@ -42,7 +42,7 @@ from model.sim.data import PRK_BURDEN_ESTIMATE, PRK_GDP_ESTIMATE, PRK_GROWTH_ASS
 from model.sim.model import ArmsRaceModel
 from model.sim.outcomes import BUILDUP_MARGIN, ESCALATION, LOOP_RADIUS
 from model.sim.params import COUNTRIES, specs
-from model.sim.scenarios import load_scenario
+from model.sim.scenarios import experiments_dir, load_scenario
 
 SCENARIOS = ("baseline", "us_demand_3_5", "nato_precedent_5", "counterattack_codified",
              "credibility_shock", "restraint")
@@ -51,12 +51,11 @@ FIG_DIR = "report"
 """Figures and tables go to ``<out>/report/``; REPORT.md links to them relatively."""
 TRAIN_UNTIL = 2014
 """The origin shown in detail in section 3 (the rolling backtest covers 2005-2016)."""
-MAIN_EXPERIMENT = Path(__file__).resolve().parents[1] / "experiments" / "escalation.toml"
-UNCERTAINTY_EXPERIMENTS = {
-    "coefficient and North Korea draws": MAIN_EXPERIMENT.with_name("uncertainty_coefficients.toml"),
-    "yearly shocks": MAIN_EXPERIMENT.with_name("uncertainty_shocks.toml"),
-}
-"""The paired experiments that separate parameter uncertainty from yearly shocks (same seeds)."""
+MAIN_EXPERIMENT = "escalation.toml"
+"""The main experiment, a file of :func:`model.sim.scenarios.experiments_dir`."""
+UNCERTAINTY_EXPERIMENTS = {"coefficient and North Korea draws": "uncertainty_coefficients.toml",
+                           "yearly shocks": "uncertainty_shocks.toml"}
+"""The paired experiments that separate parameter uncertainty from yearly shocks (same seeds), by label."""
 UNCERTAINTY_OUTCOMES = {"regional_burden_end": "regional burden", "final_burden_usa": "USA",
                         "final_burden_jpn": "Japan", "final_burden_chn": "China"}
 SCENARIO_COLUMNS = ("escalation", "regional_burden_start", "regional_burden_end", "regional_excess_end",
@@ -187,7 +186,7 @@ def build_report(settings: Settings = Settings(), train_until: int = TRAIN_UNTIL
     rep.timings["sensitivity"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    escalation = run_in_memory(load_experiment(MAIN_EXPERIMENT))[0]
+    escalation = run_in_memory(load_experiment(experiments_dir() / MAIN_EXPERIMENT))[0]
     rep.timings["main experiment"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -282,8 +281,8 @@ def _claims_section(claims: pd.DataFrame, draws: int) -> list[str]:
 def uncertainty_spread() -> pd.DataFrame:
     """5%, 50% and 95% of the baseline's 2040 outcomes (pp of GDP) under each uncertainty experiment."""
     rows = {}
-    for label, path in UNCERTAINTY_EXPERIMENTS.items():
-        runs = run_in_memory(load_experiment(path))[0]
+    for label, name in UNCERTAINTY_EXPERIMENTS.items():
+        runs = run_in_memory(load_experiment(experiments_dir() / name))[0]
         for col, name in UNCERTAINTY_OUTCOMES.items():
             q = 100 * runs[col].quantile([0.05, 0.5, 0.95]).to_numpy()
             rows[(name, label)] = {"p05": q[0], "median": q[1], "p95": q[2], "width_5_95": q[2] - q[0]}
@@ -291,7 +290,7 @@ def uncertainty_spread() -> pd.DataFrame:
 
 
 def _uncertainty_lines(spread: pd.DataFrame) -> list[str]:
-    exp = {label: load_experiment(path) for label, path in UNCERTAINTY_EXPERIMENTS.items()}
+    exp = {label: load_experiment(experiments_dir() / name) for label, name in UNCERTAINTY_EXPERIMENTS.items()}
     first = next(iter(exp.values()))
     runs, start, until = first.n_runs, first.base["start_year"], first.base["until"]
     table = spread.reset_index()
@@ -377,8 +376,7 @@ def _backtest_section(rep: Report, cal, rolling: bt.Rolling, main: bt.Backtest) 
         "",
         "Where the model loses on burden: " + (", ".join(f"origin {r.origin} ({r.geo_ratio:.2f})"
                                                            for r in losing.itertuples()) or "nowhere")
-        + ". " + _losing_reason(losing) + "The origins stop in 2016 (eight test years at least), so the war years, "
-        "and the estimate that runs the scenarios, are never scored out of sample.",
+        + ". " + _losing_reason(losing) + _war_years_note(rolling),
         "",
         f"One origin in detail (`armsrace backtest --train-until {main.origin}`):",
         "",
@@ -390,6 +388,19 @@ def _backtest_section(rep: Report, cal, rolling: bt.Rolling, main: bt.Backtest) 
         _fig(rep, "backtest_spending.png", plot_backtest(main, "spending"), "Backtest spending"),
         "",
     ]
+
+
+def _war_years_note(rolling: bt.Rolling) -> str:
+    """What the backtest says about the war control: whether any training sample holds a war year."""
+    from model.analysis.calibrate import wars
+
+    last = max(r.origin for r in rolling.results)
+    first_war = min(year for _, year in wars())
+    if last >= first_war:
+        return f"Training samples from {first_war} on hold war years, so the war control is scored out of sample."
+    return (f"The last origin is {last}, before the first war year marked ({first_war}): the war years are scored "
+            "only as years that the rule, which has no war term, forecasts, and no training sample holds them, so "
+            "the estimate with the war control, the one that runs the scenarios, is never scored out of sample.")
 
 
 def _losing_reason(losing: pd.DataFrame) -> str:
@@ -461,6 +472,11 @@ def threat_interval_top() -> float:
     from model.sim.params import estimates
 
     est = estimates()
+    if est is None:
+        from model.errors import ParameterError
+
+        raise ParameterError("The report needs the shipped estimates (model/data/estimates.toml), which are "
+                             "missing: run 'armsrace calibrate' first.")
     s, se = est["long_run"]["threat_sensitivity"], est["long_run_se"]["threat_sensitivity"]
     return (s + 1.96 * se) / s if s > 0 else float("nan")
 
@@ -526,8 +542,8 @@ def _stress_note(varied) -> str:
         beyond = (v.high - max(top, v.low)) / (v.high - v.low)
     beyond = float(np.clip(beyond, 0.0, 1.0))
     return (f" `threat_scale`'s range is a stress test: {beyond:.0%} of its samples lie beyond the top of the "
-            f"estimate's 95% interval ({top:.1f} times the estimate), so its first rank for escalation says that "
-            "escalation needs such responses, and part of its weight is the width of that range.")
+            f"estimate's 95% interval ({top:.1f} times the estimate), so its weight for escalation says that "
+            "escalation needs such responses, and part of that weight is the width of its range.")
 
 
 def _sensitivity_section(rep: Report, sa: Sensitivity) -> list[str]:
@@ -638,7 +654,7 @@ def _limits_section() -> list[str]:
         "to US pressure is a prior; the claims' intervals (section 2) carry the first, not the second.",
         "- **War years**: the estimate controls only Russia's 2022-2024 war (model/data/wars.csv). The US wars in "
         "Iraq and Afghanistan (2003-2011), fought outside the theatre, are not marked, so the US build-up and "
-        "drawdown around them are read as part of its rule (and the backtest loses from 2009-2011).",
+        "drawdown around them are read as part of its rule (section 3: where the backtest loses, and why).",
         "- **Shocks**: the scenarios are deterministic; the main experiment adds yearly shocks of the size of the "
         "estimate's residuals and draws North Korea's start; separating coefficient uncertainty from shocks is "
         "`experiments/uncertainty_coefficients.toml` against `uncertainty_shocks.toml` (`armsrace compare`).",

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model.analysis.sensitivity import EXPERIMENT, MID_YEAR, report_outcomes, run_sensitivity, sobol_table
+from model.analysis.sensitivity import MID_YEAR, experiment_path, report_outcomes, run_sensitivity, sobol_table
 from model.batch.experiments import load_experiment
 from model.batch.store import load_results, read_agents
 from model.batch.sweep import run_sweep
@@ -26,13 +26,13 @@ def declared():
 
 @pytest.fixture(scope="module")
 def swept(tmp_path_factory):
-    out = run_sweep(EXPERIMENT, out=tmp_path_factory.mktemp("sens") / "sensitivity", progress=False)
+    out = run_sweep(experiment_path(), out=tmp_path_factory.mktemp("sens") / "sensitivity", progress=False)
     write_plots(out, formats="png")
     return out
 
 
 def test_the_report_analyses_the_declared_experiment(declared):
-    exp = load_experiment(EXPERIMENT)
+    exp = load_experiment(experiment_path())
     assert declared.experiment.names == exp.names and len(exp.names) == 8
     assert declared.experiment.second_order and declared.n == declared.declared_n == exp.n
     assert declared.n_runs == exp.n_runs == exp.n * (2 * 8 + 2) * exp.replicates
@@ -83,7 +83,7 @@ def test_a_quick_look_overrides_only_the_sample_size(declared):
     with pytest.raises(ParameterError, match="power of 2"):
         run_sensitivity(n=12)
     with pytest.raises(ParameterError, match="power of 2"):
-        load_experiment(EXPERIMENT).with_sample_size(True)
+        load_experiment(experiment_path()).with_sample_size(True)
 
 
 def test_bootstrap_seed_moves_only_the_intervals(declared):
@@ -101,3 +101,12 @@ def test_other_designs_are_refused(tmp_path):
         run_sensitivity(path)
     with pytest.raises(ParameterError, match="'sobol' design only"):
         load_experiment(path).with_sample_size(8)
+
+
+def test_experiments_are_found_beside_a_non_editable_install(tmp_path, monkeypatch):
+    """experiments/ is not packaged: without the clone's folder, the working directory's is used."""
+    from model.sim import scenarios
+
+    monkeypatch.setattr(scenarios, "EXPERIMENTS_DIR", tmp_path / "site-packages" / "experiments")
+    monkeypatch.chdir(tmp_path)
+    assert experiment_path() == tmp_path / "experiments" / "sensitivity.toml"

@@ -32,10 +32,8 @@ from model.batch.store import DERIVED, Results, outcome_values
 from model.batch.sweep import run_in_memory
 from model.errors import IndicesUndefined, ParameterError
 from model.sim.params import Params
+from model.sim.scenarios import experiments_dir
 
-EXPERIMENT = Path(__file__).resolve().parents[2] / "experiments" / "sensitivity.toml"
-"""The project's declared sensitivity experiment (``./experiments/sensitivity.toml`` when the package is
-not installed from a clone: see :func:`experiment_path`)."""
 SOBOL_OUTCOMES = ("regional_excess_end", "regional_spending_growth", "spiral_share", "security_dilemma_index",
                   "final_burden_jpn",
                   "final_burden_kor", "final_burden_phl")
@@ -46,8 +44,8 @@ CAP_TOLERANCE = 1e-9
 
 
 def experiment_path() -> Path:
-    """``experiments/sensitivity.toml`` of the clone, or of the working directory."""
-    return EXPERIMENT if EXPERIMENT.is_file() else Path.cwd() / "experiments" / "sensitivity.toml"
+    """The project's declared sensitivity experiment: ``sensitivity.toml`` in :func:`experiments_dir`."""
+    return experiments_dir() / "sensitivity.toml"
 
 
 def results_design(res: Results) -> SaltelliDesign:

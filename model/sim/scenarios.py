@@ -29,7 +29,8 @@ from typing import Any
 from model.errors import ParameterError
 from model.sim.params import COUNTRIES, COUNTRY_FIELDS, Params, country_param, hostility_param
 
-SCENARIO_DIR = Path(__file__).resolve().parents[2] / "experiments" / "scenarios"
+EXPERIMENTS_DIR = Path(__file__).resolve().parents[2] / "experiments"
+SCENARIO_DIR = EXPERIMENTS_DIR / "scenarios"
 """The shipped scenarios, beside the package in a clone (the README installs it editable)."""
 SECTIONS = ("scenario", "parameters", "countries", "hostility")
 
@@ -43,6 +44,12 @@ class Scenario:
     description: str
     claim: str
     params: Params
+
+
+def experiments_dir() -> Path:
+    """The experiment files' folder: the clone's, or ``./experiments`` for a non-editable install
+    (``experiments/`` is not part of the package)."""
+    return EXPERIMENTS_DIR if EXPERIMENTS_DIR.is_dir() else Path.cwd() / "experiments"
 
 
 def scenario_dir() -> Path:
