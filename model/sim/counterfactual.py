@@ -22,7 +22,7 @@ import numpy as np
 from model.sim import dynamics
 from model.sim.inputs import RunDraws, build_inputs, draw_runs
 from model.sim.outcomes import Counterfactual, noise_band
-from model.sim.params import DRAW_SWITCHES, RANDOMNESS, Params, kept_by_counterfactual
+from model.sim.params import DRAW_SWITCHES, Params, kept_by_counterfactual
 
 BAND_RUNS = 64
 """Counterfactual runs (seeds 0..63) whose spread of late growth sets the noise band."""
@@ -67,11 +67,17 @@ def matched(params: Params, seeds: np.ndarray, varied: Mapping[str, np.ndarray] 
     ``draws``: the runs' draws if the caller has already made them (``draw_runs(seeds, T, N)``, as the
     batch engine has), so they are not drawn again; used exactly when the counterfactual needs draws.
     Without them they are drawn here when needed. Either way the result is the same, bit for bit.
+    Without draws or kept values every run's counterfactual is the same run: it is simulated once and
+    the paths are read-only views of it.
     """
     seeds = np.asarray(seeds)
     kept = {k: np.asarray(v) for k, v in (varied or {}).items() if kept_by_counterfactual(k)}
     steps, n = params["until"] - params["start_year"], len(params.countries)
-    if not (has_draws(params) or any(k in RANDOMNESS and np.any(np.asarray(v, float) != 0) for k, v in kept.items())):
+    if not has_draws(params, kept):
+        if not kept:  # every run's counterfactual is one and the same deterministic run: simulate it once
+            out = {k: np.broadcast_to(v, (len(seeds), *v.shape[1:]))
+                   for k, v in counterfactual_paths(params, None, 1).items()}
+            return Counterfactual(out["burden"], out["threat"]), out["gdp"]
         draws = None
     elif draws is None:
         draws = draw_runs(seeds, steps, n)
