@@ -11,6 +11,7 @@ import pytest
 from helpers import REPO, armsrace, full_disk, tree
 
 from model.sim.outcomes import ESCALATION
+from model.sim.units import AGENT_VARS, UNITS
 
 EXPECTED_FILES = {"agents.parquet", "agents.csv", "summary.json", "summary.csv", "metadata.json",
                   "burden.png", "spending.png", "threat.png", ".armsrace-outputs.json"}
@@ -57,6 +58,7 @@ def test_metadata_records_parameters_seed_and_versions(run_dir):
     assert meta["versions"]["mesa"].startswith("3.5")
     assert {"numpy", "pandas", "python"} <= set(meta["versions"])
     assert "git_commit" in meta["code"]
+    assert meta["agent_units"] == UNITS and set(meta["agent_units"]) == set(AGENT_VARS)  # beside agents.*
 
 
 def test_plots_are_valid_images(run_dir):

@@ -67,6 +67,7 @@ from model.batch.store import MANIFEST, check_writable, chunk_key, file_hash, me
 from model.errors import ClusterError, LockedError, OutputError, ParameterError, ResumeError, WriteError
 from model.sim.counterfactual import ensemble_band
 from model.sim.params import DATA_DIR, Params
+from model.sim.units import UNITS
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 """The ``model`` package: its sources are hashed into every manifest (:func:`code_hash`)."""
@@ -431,7 +432,7 @@ def new_manifest(exp: Experiment, path: Path, hashes: dict[str, str], chunk_size
         experiment_file=str(path), **{k: hashes[k] for k in _HASHES}, experiment=exp.content,
         base_scenario=exp.base_scenario, design=exp.design_record(), replicates=exp.replicates,
         n_runs=exp.n_runs, chunk_size=chunk_size, seeds=exp.seeds_record(), engine=engine,
-        chunks=chunks)
+        agent_units=UNITS, chunks=chunks)
 
 
 def _existing_manifest(out: Path, resume: bool, hashes: dict[str, str], path: Path) -> dict[str, Any] | None:

@@ -77,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
         from model.charts.run import RUN_FIGURES  # Matplotlib and Mesa load only once the output can be written
         from model.charts.style import save_figure
         from model.sim.model import ArmsRaceModel
+        from model.sim.units import UNITS
 
         model = ArmsRaceModel(params=params, rng=seed).run()
         table = model.agent_table()
@@ -85,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
         write_json(summary, stage / "summary.json")
         write_csv(pd.DataFrame([summary]), stage / "summary.csv")
         write_json(metadata(scenario=scenario.name, scenario_file=str(scenario.path), seed=seed,
-                            parameters=params.values, overrides=overrides), stage / "metadata.json")
+                            parameters=params.values, overrides=overrides, agent_units=UNITS),
+                   stage / "metadata.json")
         title = f"Scenario '{scenario.name}' (seed {seed}): {scenario.description}"
         for stem, plot in RUN_FIGURES.items():
             save_figure(plot(table, title, linear=model.inputs.linear), stage, stem, ("png",), dpi=120)

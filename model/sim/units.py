@@ -1,5 +1,8 @@
 """Names and units of the model's variables: the one declaration that tables, charts and the browser read.
 
+:data:`UNITS` is recorded beside every agent table (``agent_units`` in a run's ``metadata.json``
+and a sweep's ``manifest.json``); :func:`shown` gives the unit a chart or the browser shows.
+
 Per agent-year variables (the DataCollector's agent reporters and every ``agents`` table, in this
 order) with their stored unit. Shares of GDP are stored as fractions (0.02 = 2%) and shown in %.
 Threat is what :func:`model.sim.dynamics.perceive` reports (``threat_level``): in the log model (the
