@@ -23,6 +23,7 @@ from model.batch.sweep import run_sweep
 from model.cli import main
 from model.sim.outcomes import summarise
 from model.sim.params import COUNTRIES
+from model.sim.units import UNITS
 
 SMALL = """
 # 3 x 2 grid, 3 noisy replicates: 18 runs
@@ -75,6 +76,7 @@ def test_result_format(sweep_small, tmp_path, capsys):
     assert m["experiment_hash"] == hashlib.sha256(sweep_small.read_bytes()).hexdigest()
     assert m["design"] == {"kind": "grid", "varied": ["us_demand", "alliance_credibility"], "n_points": 6}
     assert (m["replicates"], m["n_runs"], m["chunk_size"], m["seeds"], m["engine"]) == (3, 18, 5, {"root": 99}, "fast")
+    assert m["agent_units"] == UNITS  # the agent tables' units
     assert {k: (c["runs"], c["done"]) for k, c in m["chunks"].items()} == {
         "00000": ([0, 5], True), "00001": ([5, 10], True), "00002": ([10, 15], True), "00003": ([15, 18], True)}
     for key, c in m["chunks"].items():  # each chunk's files, by their sha256 (a resume checks them)
@@ -86,7 +88,8 @@ def test_result_format(sweep_small, tmp_path, capsys):
     runs, agents = tables(out)
     outcome_cols = list(summarise(np.arange(3), COUNTRIES, *(np.ones((3, 7)),) * 4, np.ones(7)))
     assert list(runs.columns) == ["run", "design_point", "replicate", "seed", "us_demand", "alliance_credibility",
-                                  *outcome_cols, "stability_radius"]
+                                  *outcome_cols]
+    assert outcome_cols[-1] == "stability_radius"
     assert runs.run.tolist() == list(range(18))
     np.testing.assert_array_equal(runs.run, runs.design_point * 3 + runs.replicate)
     expected_seeds = [c.generate_state(1)[0] for c in np.random.SeedSequence(99).spawn(18)]

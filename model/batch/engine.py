@@ -179,7 +179,6 @@ def runs_columns(p: Paths, run_ids: np.ndarray, seeds: np.ndarray,
     cols.update({name: np.asarray(values) for name, values in varied.items()})
     for name, values in outcomes.items():
         cols[name] = values.astype(str) if name == "escalation" else values
-    cols["stability_radius"] = p.radius
     return cols
 
 

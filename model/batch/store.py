@@ -823,11 +823,6 @@ def read_agents(out: str | Path) -> pd.DataFrame:
     return pd.concat([read_chunk(f, f"The results folder {str(out)!r}") for f in files], ignore_index=True)
 
 
-def list_files(folder: str | Path, pattern: str) -> list[Path]:
-    """Files in ``folder`` matching ``pattern`` (e.g. the charts ``plots/*.png``), by name; none if no folder."""
-    return sorted(p for p in Path(folder).glob(pattern) if p.is_file())
-
-
 def outcome_values(runs: pd.DataFrame, outcome: str) -> pd.Series:
     """Per-run values of an outcome column or of a derived share (:data:`DERIVED`), as floats.
 

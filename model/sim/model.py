@@ -268,7 +268,6 @@ class ArmsRaceModel(Model):
         radius = float(response_radius(self.inputs, dynamics.start_state(self.inputs)))
         out = summarise(years, self.inputs.countries, p["burden"], p["spending"], p["gdp"], p["threat"],
                         self.inputs.burden_cap, cf=cf, radius=radius, band=band)
-        out["stability_radius"] = radius
         values = {k: (v.item() if isinstance(v, np.ndarray) else v) for k, v in out.items()}
         # crossing years are years: integers, or None for "never" (NaN in the batch tables)
         return {k: (None if np.isnan(v) else int(v)) if k.startswith("cross_") else v for k, v in values.items()}

@@ -196,7 +196,8 @@ def summarise(years: np.ndarray, countries: tuple[str, ...], burden: np.ndarray,
         and ``regional_excess_growth`` (against the counterfactual, share of GDP; growth over the
         last w years), ``loop_closes`` (radius > 1 or the measured chain), ``regional_spending_growth``
         (relative change over the run), ``security_dilemma_index`` (0-1), ``final_burden_<iso>``
-        and ``peak_burden_<iso>`` (share), and ``cross_<level>_<iso>`` (year) for each ally.
+        and ``peak_burden_<iso>`` (share), ``cross_<level>_<iso>`` (year) for each ally, and
+        ``stability_radius`` (``radius``).
     """
     cf = static_counterfactual(burden, threat) if cf is None else cf
     radius = np.broadcast_to(np.asarray(radius, dtype=float), burden.shape[:-2])
@@ -223,4 +224,5 @@ def summarise(years: np.ndarray, countries: tuple[str, ...], burden: np.ndarray,
         for i, iso in enumerate(countries):
             if iso in allies:
                 out[f"cross_{label}_{iso.lower()}"] = cross[..., i]
+    out["stability_radius"] = radius
     return out
