@@ -107,8 +107,11 @@ def ishigami(x: np.ndarray) -> np.ndarray:
 
 def write_result(folder: Path, kind: str, points: pd.DataFrame, replicates: int = 2, *, agents: bool = True,
                  base_scenario: str = "baseline", chunk_size: int = 100, extra_design: dict | None = None,
-                 seed: int = 0, outcome_hook=None) -> Path:
-    """Write one result folder for a design ``points`` (one row per design point)."""
+                 seed: int = 0, outcome_hook=None, paths_hook=None) -> Path:
+    """Write one result folder for a design ``points`` (one row per design point).
+
+    ``outcome_hook(runs)`` may change the runs table, ``paths_hook(paths)`` the agent paths, in place.
+    """
     folder = Path(folder)
     (folder / "runs").mkdir(parents=True, exist_ok=True)
     varied = list(points.columns)
@@ -128,6 +131,8 @@ def write_result(folder: Path, kind: str, points: pd.DataFrame, replicates: int 
         size=n_runs)
     if outcome_hook is not None:
         outcome_hook(runs)
+    if paths_hook is not None:
+        paths_hook(paths)
     chunks = {}
     for i, start in enumerate(range(0, n_runs, chunk_size)):
         part = runs.iloc[start:start + chunk_size]

@@ -315,8 +315,11 @@ def paired(tmp_path_factory) -> tuple[Path, Path]:
         for col in [c for c in values if c.startswith("final_burden_")] + ["regional_spending_growth"]:
             values[col] = values[col] + 0.01 + rng.normal(0, 0.0002, len(values[col]))
 
+    def shift_paths(paths: dict) -> None:  # B's burden paths raised, with run-level noise
+        paths["burden"] = paths["burden"] + 0.002 + np.random.default_rng(4).normal(0, 0.0005, paths["burden"].shape)
+
     b = write_result(root / "b", "grid", grid_points(POINTS), 4, seed=7, base_scenario="us_demand_3_5",
-                     outcome_hook=shift)
+                     outcome_hook=shift, paths_hook=shift_paths)
     return a, b
 
 
@@ -360,7 +363,18 @@ def test_paired_fan_and_cell_differences(paired):
     q, is_paired = paired_path_quantiles(a, b, ["JPN"])
     assert is_paired and set(q["country"]) == {"JPN"}
     last = q[q["year"] == q["year"].max()].iloc[0]
-    assert last["q05"] <= last["q50"] <= last["q95"] and last["ci_low"] <= last["mean"] <= last["ci_high"]
+    # by hand: run i of A against run i of B (same design and seeds), Japan's last year
+    cols = ["run", "year", "country", "burden"]
+    pick = [t[(t["country"] == "JPN") & (t["year"] == last["year"])].sort_values("run")["burden"].to_numpy()
+            for t in (a.read_agents(cols), b.read_agents(cols))]
+    d = pick[1] - pick[0]
+    assert d.std() > 0 and abs(d.mean()) > 1e-3  # the paths differ, pair by pair
+    assert last["mean"] == pytest.approx(d.mean(), rel=1e-12)
+    for name, level in (("q05", 0.05), ("q50", 0.5), ("q95", 0.95)):
+        assert last[name] == pytest.approx(np.quantile(d, level), rel=1e-12)
+    per_rep = pd.Series(d).groupby(a.runs.sort_values("run")["replicate"].to_numpy()).mean()
+    half = stats.t.ppf(0.975, len(per_rep) - 1) * per_rep.std(ddof=1) / math.sqrt(len(per_rep))
+    assert (last["ci_low"], last["ci_high"]) == pytest.approx((per_rep.mean() - half, per_rep.mean() + half))
     cells = cell_differences(a, b, "us_demand", "alliance_credibility", "regional_spending_growth")
     assert len(cells) == 6 and cells["paired"].all()
     one = cells[(cells["us_demand"] == 0.02) & (cells["alliance_credibility"] == 0.4)].iloc[0]
