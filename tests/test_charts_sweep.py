@@ -75,7 +75,7 @@ def test_write_plots_is_atomic_and_checks_formats(folders, tmp_path, monkeypatch
         raise RuntimeError("drawing failed")
 
     monkeypatch.setattr(sp, "outcome_distributions", boom)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="drawing failed"):
         write_plots(folders["one"], out=tmp_path / "atomic", formats="png")
     assert not (tmp_path / "atomic").exists()
     assert not list(tmp_path.glob(".atomic*"))

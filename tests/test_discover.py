@@ -89,15 +89,16 @@ def test_discover_command_on_the_main_experiment(sweep, tmp_path):
 
 
 def test_any_valid_seed_reaches_the_feature_scores(sweep, tmp_path):
-    """scikit-learn takes seeds below 2**32; a larger valid seed (up to 2**63 - 1) still runs, and the
-    same seed gives the same scores."""
+    """scikit-learn takes seeds below 2**32; a larger valid seed (up to 2**63 - 1) still runs, the
+    same seed gives the same scores, and another large seed other scores (seeds are not squashed)."""
     scores = []
-    for i in range(2):
+    for i, seed in enumerate((2**63 - 1, 2**63 - 1, 2**63 - 2)):
         out = tmp_path / f"d{i}"
-        r = armsrace("discover", str(sweep), "--outcome", "spiral", "--seed", str(2**63 - 1), "--out", str(out))
+        r = armsrace("discover", str(sweep), "--outcome", "spiral", "--seed", str(seed), "--out", str(out))
         assert r.returncode == 0, r.stderr
         scores.append(pd.read_csv(out / "scores.csv", index_col=0)["score"])
-    pd.testing.assert_series_equal(*scores)
+    pd.testing.assert_series_equal(scores[0], scores[1])
+    assert not scores[0].equals(scores[2])
 
 
 @pytest.mark.parametrize("args, fragment", [

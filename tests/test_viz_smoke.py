@@ -18,6 +18,7 @@ import solara
 from mesa.experimental.scenarios import Scenario as MesaScenario
 from PIL import Image
 
+from model.batch import store
 from model.errors import ParameterError
 from model.sim.model import ArmsRaceModel
 from model.sim.params import specs
@@ -260,12 +261,11 @@ def test_results_list_sweeps_runs_and_comparisons_but_no_symlinks(tmp_path):
     Image.new("RGB", (20, 10)).save(outside / "secret.png")
     (sweep / "plots" / "leak.png").symlink_to(outside / "secret.png")  # a chart pointing out of results/
     (tmp_path / "linked").symlink_to(sweep, target_is_directory=True)  # a folder that is a symlink
-    assert pages_results.folders_with_kinds(tmp_path) == [(cmp, "comparison"), (run, "run"), (sweep, "sweep")]
+    assert store.browsable_folders(tmp_path) == [(cmp, "comparison"), (run, "run"), (sweep, "sweep")]
     assert [p.name for p in pages_results.chart_files(sweep, "sweep", tmp_path)] == ["a_chart.png", "b_chart.png"]
     assert [p.name for p in pages_results.chart_files(run, "run", tmp_path)] == ["burden.png"]
     assert pages_results.describe(run, "run") == "run of scenario baseline (seed 0): stable"
     assert pages_results.describe(cmp, "comparison") == "comparison of a vs b"
-    from model.batch import store
     from model.errors import OutputError
 
     with pytest.raises(OutputError):
@@ -277,11 +277,11 @@ def test_result_folders_and_their_charts(tmp_path, monkeypatch):
     (tmp_path / "no_manifest" / "plots").mkdir(parents=True)
     monkeypatch.setenv(pages_results.RESULTS_ENV, str(tmp_path))
     assert pages_results.results_root() == tmp_path
-    assert pages_results.result_folders(tmp_path) == [a]
+    assert store.browsable_folders(tmp_path) == [(a, "sweep")]  # not the folder without a manifest
     assert [p.stem for p in pages_results.ensure_charts(a)] == ["a_chart", "b_chart"]
     assert pages_results.describe(a) == "sweep_a test · grid design over us_demand · 12 runs · 2026-01-02 03:04"
     assert pages_results.chart_title("fan_chart") == "Fan chart"
-    assert pages_results.result_folders(tmp_path / "missing") == []
+    assert store.browsable_folders(tmp_path / "missing") == []
 
 
 def test_two_sessions_opening_an_undrawn_sweep_draw_it_once(tmp_path, monkeypatch):

@@ -69,11 +69,6 @@ def server_env(results: Path | None) -> dict[str, str]:
     return env
 
 
-def free_port(host: str) -> int:
-    """A port that is free on ``host`` now (the system's choice for port 0), for the server to listen on."""
-    return check_address(host, 0)[0]
-
-
 def check_address(host: str, port: int) -> tuple[int, bool]:
     """Check that the server can listen on ``host:port`` before saying it serves there: the host resolves
     and the port can be bound (as the server binds it, with SO_REUSEADDR). Port 0 takes a free port.

@@ -29,7 +29,6 @@ from model.batch import store
 from model.errors import ParameterError
 
 RESULTS_ENV = "ARMSRACE_RESULTS_DIR"
-KIND_LABELS = {"sweep": "sweep", "run": "run", "comparison": "comparison"}
 # Browser sessions are threads of one server: two sessions opening the same undrawn sweep draw it once.
 _DRAWING: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
 
@@ -37,16 +36,6 @@ _DRAWING: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
 def results_root() -> Path:
     """The folder whose subfolders are offered: ``$ARMSRACE_RESULTS_DIR`` or ``./results``."""
     return Path(os.environ.get(RESULTS_ENV) or "results")
-
-
-def result_folders(root: Path) -> list[Path]:
-    """Sweep folders (with ``manifest.json``) directly under ``root``, by name; no symlinked folder."""
-    return [f for f, kind in store.browsable_folders(root) if kind == "sweep"]
-
-
-def folders_with_kinds(root: Path) -> list[tuple[Path, str]]:
-    """``(folder, kind)`` of every sweep, run and comparison folder under ``root`` (no symlinks)."""
-    return store.browsable_folders(root)
 
 
 def chart_files(folder: Path, kind: str = "sweep", root: Path | None = None) -> list[Path]:
@@ -139,7 +128,7 @@ def ResultsPage() -> None:
     """Pick result folders and one chart type in the sidebar; that chart of each folder, stacked."""
     root = results_root()
     refresh = solara.use_reactive(0)
-    found = solara.use_memo(lambda: folders_with_kinds(root), [refresh.value, str(root)])
+    found = solara.use_memo(lambda: store.browsable_folders(root), [refresh.value, str(root)])
     kinds = {f.name: kind for f, kind in found}
     names = list(kinds)
     selected = solara.use_reactive(names[:1])
@@ -202,7 +191,7 @@ def ResultsPage() -> None:
             # Names are data, not markup: plain text only (solara.Text), never Markdown or HTML.
             solara.Text(folder.name, classes=["armsrace-results-folder"],
                         style={"font-size": "1.05em", "font-weight": "600", "display": "block"})
-            solara.Text(f"{KIND_LABELS[kinds[folder.name]]} · {describe(folder, kinds[folder.name])}",
+            solara.Text(f"{kinds[folder.name]} · {describe(folder, kinds[folder.name])}",
                         style={"color": "#555", "font-size": "0.9em", "display": "block"})
             got = charts.get(folder.name)
             if isinstance(got, str):
