@@ -31,6 +31,7 @@ def test_scenario_by_name_is_the_scenario_file():
     m = ArmsRaceModel(scenario="nato_precedent_5", rng=3)
     assert m.params == load_scenario("nato_precedent_5").params and m.scenario_name == "nato_precedent_5"
     assert m.scenario.name == "nato_precedent_5" and isinstance(m.scenario, MesaScenario)
+    assert m.scenario_file == load_scenario("nato_precedent_5") and ArmsRaceModel(rng=0).scenario_file is None
     _same_run(m, ArmsRaceModel.from_scenario("nato_precedent_5", rng=3))
     assert ArmsRaceModel(scenario="restraint", us_demand=0.03).params["us_demand"] == 0.03  # overrides on top
 

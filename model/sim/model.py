@@ -104,8 +104,10 @@ class ArmsRaceModel(Model):
             loaded = load_scenario(name)
             self.scenario_name, params = loaded.name, loaded.params
         else:
-            self.scenario_name = None
-        """The scenario file the parameters start from (None: the defaults or ``params``)."""
+            self.scenario_name, loaded = None, None
+        """The name of the scenario the parameters start from (None: the defaults or ``params``)."""
+        self.scenario_file = loaded
+        """The loaded scenario file (:class:`model.sim.scenarios.Scenario`), or None."""
         kwargs = {**overrides, **kwargs}
         if params is None:
             params = Params.from_kwargs(**kwargs)

@@ -52,10 +52,9 @@ class ScenarioModel(ArmsRaceModel):
     def __init__(self, scenario_name: str = DEFAULT_SCENARIO, seed: int | str = 0, scenario: Any = None,
                  **overrides: Any) -> None:
         del scenario
-        loaded = load_scenario(scenario_name)
-        super().__init__(scenario=scenario_name, rng=parse_seed(seed), **overrides)
-        self.scenario_file: Scenario = loaded
-        self.seed = parse_seed(seed)
+        rng = parse_seed(seed)
+        super().__init__(scenario=scenario_name, rng=rng, **overrides)
+        self.seed = rng
         self.build_kwargs: dict[str, Any] = {"scenario_name": scenario_name, "seed": seed, **overrides}
         """The arguments this run was built from (the page rebuilds it from them after a reload)."""
         self._paths: tuple[int, dict[str, np.ndarray]] | None = None
