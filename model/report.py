@@ -510,7 +510,7 @@ def _prim_lines(rep: Report, runs: pd.DataFrame) -> list[str]:
     from model.charts.discover import plot_box
     from model.errors import ParameterError
 
-    inputs = ["threat_scale", "hostility_scale", "us_demand", "alliance_credibility", "counterattack"]
+    inputs = [c for c in runs.columns if c in specs()]  # the experiment's varied parameters
     try:
         d = discover(runs, inputs, "spiral")
     except ParameterError as exc:
