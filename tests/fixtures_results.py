@@ -37,6 +37,7 @@ from model.batch import store
 from model.batch.experiments import run_seeds
 from model.sim.outcomes import summarise
 from model.sim.params import ALLIES, COUNTRIES, RIVALS
+from model.sim.units import UNITS
 
 YEARS = np.arange(2024, 2041)
 START_BURDEN = np.array([0.034, 0.014, 0.026, 0.013, 0.017, 0.233, 0.071])
@@ -171,7 +172,8 @@ def write_result(folder: Path, kind: str, points: pd.DataFrame, replicates: int 
         "code_hash": digest, "data_hash": digest, "experiment": experiment, "base_scenario": base_scenario,
         "design": design,
         "replicates": replicates, "n_runs": n_runs, "chunk_size": chunk_size, "seeds": {"root": seed},
-        "engine": "synthetic-fixture", "versions": {}, "code": {"git_commit": None, "git_dirty": None},
+        "engine": "synthetic-fixture", "agent_units": UNITS, "versions": {},
+        "code": {"git_commit": None, "git_dirty": None},
         "created_utc": "2025-01-01T00:00:00+00:00", "command": "fixtures_results.write_result", "chunks": chunks,
     }
     store.write_manifest(manifest, folder)
