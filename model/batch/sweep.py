@@ -269,9 +269,10 @@ def run_sweep(experiment_path: str | Path, out: str | Path | None = None, worker
               "design_hash": design_hash(exp.points), "code_hash": code_hash(), "data_hash": data_hash()}
     created = not out.exists()
     # Refuse what can be refused before touching the folder (a refused sweep leaves nothing behind, not
-    # even a lock file); the same checks run again under the lock, where they decide.
+    # even a lock file); the same checks run again under the lock, where they decide. Hashing the done
+    # chunks' files waits for the lock: it reads the whole result, and the lock file goes when it ends.
     if out.is_dir():
-        _existing_manifest(out, resume, hashes, path)
+        _existing_manifest(out, resume, hashes, path, check_files=False)
     try:
         with store.sweep_lock(out):
             _sweep(exp, path, out, hashes, workers, scheduler, resume, engine, chunk_size, progress, timeout)
@@ -435,9 +436,10 @@ def new_manifest(exp: Experiment, path: Path, hashes: dict[str, str], chunk_size
         agent_units=UNITS, chunks=chunks)
 
 
-def _existing_manifest(out: Path, resume: bool, hashes: dict[str, str], path: Path) -> dict[str, Any] | None:
+def _existing_manifest(out: Path, resume: bool, hashes: dict[str, str], path: Path,
+                       check_files: bool = True) -> dict[str, Any] | None:
     """The manifest to resume from (checked to be the same sweep), or None for a fresh sweep; refuses to
-    mix sweeps."""
+    mix sweeps. ``check_files``: also check every done chunk's files against their recorded hashes."""
     has_manifest = store.has_manifest(out)
     foreign = store.first_foreign(out) if out.is_dir() else None
     non_empty = foreign is not None
@@ -446,7 +448,8 @@ def _existing_manifest(out: Path, resume: bool, hashes: dict[str, str], path: Pa
             manifest = store.read_manifest(out)
             store.check_manifest(manifest, out)
             _check_same_sweep(manifest, hashes, path, out)
-            store.check_done_chunks(manifest, out)
+            if check_files:
+                store.check_done_chunks(manifest, out)
             return manifest
         if non_empty:
             raise ResumeError(f"The '--out' folder {str(out)!r} holds no sweep to resume (no {MANIFEST}) "
