@@ -66,6 +66,7 @@ from model.charts.style import (
     param_quantity,
     save_figure,
     suptitle,
+    text_color,
 )
 from model.errors import ParameterError
 from model.sim.params import COUNTRIES, NAMES
@@ -277,9 +278,8 @@ def phase_difference(results: Sequence[Results], labels: Sequence[str], x: str, 
                 text = f"{runs:+d}/{int(r['n_a'])}" if runs else f"0/{int(r['n_a'])}"
             else:
                 text = f"{r['diff'] * scale:+.2g}"
-            rgba = cmap(norm(r["diff"] * scale))
-            dark = 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2] < 0.55
-            ax.text(i, j, text, ha="center", va="center", fontsize=8, color="white" if dark else "black")
+            ax.text(i, j, text, ha="center", va="center", fontsize=8,
+                    color=text_color(cmap(norm(r["diff"] * scale))))
         ax.set_facecolor("0.85")
         mesh = ax.pcolormesh(np.arange(len(xs) + 1) - 0.5, np.arange(len(ys) + 1) - 0.5, np.ma.masked_invalid(grid).T,
                              cmap=cmap, norm=norm, edgecolor="white", linewidth=0.5)

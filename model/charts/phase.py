@@ -28,6 +28,7 @@ from model.charts.style import (
     outcome_quantity,
     param_quantity,
     suptitle,
+    text_color,
 )
 from model.errors import ParameterError
 from model.sim.outcomes import ESCALATION
@@ -311,10 +312,8 @@ def _annotate_cells(ax, ax_x: _Axis, ax_y: _Axis, qx: Quantity, qy: Quantity, sh
                 if not np.isfinite(v):
                     continue
                 text = f"{v:.0f}" if abs(v) >= 10 else f"{v:.2g}"
-            rgba = cmap(norm(shown[a, b]))
-            dark = 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2] < 0.55
             ax.text(xc[a], yc[b], text, ha="center", va="center",
-                    fontsize=6.5 if small else 8, color="white" if dark else "black")
+                    fontsize=6.5 if small else 8, color=text_color(cmap(norm(shown[a, b]))))
 
 
 def response_curve(results: Results | Sequence[Results], x: str | None = None,

@@ -122,6 +122,11 @@ def suptitle(fig: Figure, text: str, fontsize: float = 11) -> None:
     fig.suptitle("\n".join(textwrap.fill(line, width) for line in text.split("\n")), fontsize=fontsize)
 
 
+def text_color(rgba: tuple[float, ...]) -> str:
+    """Black or white, whichever reads on a cell of colour ``rgba`` (its luma, ITU-R BT.601)."""
+    return "white" if 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2] < 0.55 else "black"
+
+
 def fmt(v: float) -> str:
     return f"{v:.3g}"
 
