@@ -6,7 +6,8 @@ Prints, in one process:
 
 1. runs/s of ``mesa.batch_run`` on ArmsRaceModel (parameters as kwargs, one process, no progress);
 2. runs/s of ``armsrace sweep --engine mesa`` (one ArmsRaceModel per run, results written);
-3. runs/s of the default fast engine with results written (``run_sweep``, in-process);
+3. runs/s of the default fast engine with results written (``run_sweep``, in-process), with the
+   shocks and without them (every run then shares one counterfactual run);
 4. runs/s of the bare kernel: ``build_inputs`` + noise draws + the ``dynamics.step`` loop over the
    same chunks, nothing else (no outcomes, stability, tables or I/O);
 
@@ -53,18 +54,20 @@ root_seed = 1
 """
 
 
-def experiment(folder: Path, name: str, n_us: int, n_ts: int, n_ac: int, reps: int) -> Path:
-    """Write an escalation-grid experiment of n_us * n_ts * n_ac * reps runs."""
+def experiment(folder: Path, name: str, n_us: int, n_ts: int, n_ac: int, reps: int, noise: bool = True) -> Path:
+    """Write an escalation-grid experiment of n_us * n_ts * n_ac * reps runs (``noise``: with the yearly shocks)."""
     path = folder / f"{name}.toml"
-    path.write_text(EXPERIMENT.format(n_us=n_us, n_ts=n_ts, n_ac=n_ac, reps=reps))
+    text = EXPERIMENT.format(n_us=n_us, n_ts=n_ts, n_ac=n_ac, reps=reps)
+    path.write_text(text if noise else text.replace("threat_noise = 0.05", "threat_noise = 0.0")
+                    .replace("budget_noise = 0.02", "budget_noise = 0.0"))
     return path
 
 
-def sized(folder: Path, name: str, n_runs: int) -> Path:
+def sized(folder: Path, name: str, n_runs: int, noise: bool = True) -> Path:
     """An experiment of exactly ``n_runs`` runs: k demand levels x 10 sensitivities x 5 credibilities x 8."""
     per = n_runs // (10 * 5 * 8)
     assert per * 10 * 5 * 8 == n_runs, n_runs
-    return experiment(folder, name, per, 10, 5, 8)
+    return experiment(folder, name, per, 10, 5, 8, noise)
 
 
 def bench_batch_run(n_us: int, n_ts: int, n_ac: int, reps: int) -> tuple[int, float]:
@@ -168,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
         n_f, t_f = bench_sweep(big_path, work / "out-fast")
         print(f"sweep --engine fast      {n_f:>7} runs {t_f:8.2f} s {rate(n_f, t_f):>10.0f} runs/s"
               "  (results written)")
+        n_q, t_q = bench_sweep(sized(work, "big-quiet", big_runs, noise=False), work / "out-fast-quiet")
+        print(f"sweep --engine fast      {n_q:>7} runs {t_q:8.2f} s {rate(n_q, t_q):>10.0f} runs/s"
+              f"  (no shocks: one shared counterfactual; {rate(n_q, t_q) / rate(n_f, t_f):.2f}x with shocks)")
         n_k, t_k = bench_kernel(big_path)
         print(f"bare kernel              {n_k:>7} runs {t_k:8.2f} s {rate(n_k, t_k):>10.0f} runs/s"
               "  (no outcomes, no I/O)")
